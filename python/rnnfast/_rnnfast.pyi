@@ -1,0 +1,38 @@
+"""Type stubs of the native module (see rust/rnnfast-py)."""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+class Network:
+    def __new__(
+        cls,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int,
+        bidirectional: bool,
+        bias: bool,
+        dtype: str,
+        weights: list[npt.NDArray[Any]],
+    ) -> Network: ...
+    @property
+    def dtype(self) -> str: ...
+    def forward(
+        self,
+        x: npt.NDArray[np.floating[Any]],
+        lengths: npt.NDArray[np.int64] | None = None,
+        h0: npt.NDArray[np.floating[Any]] | None = None,
+        c0: npt.NDArray[np.floating[Any]] | None = None,
+    ) -> tuple[
+        npt.NDArray[np.floating[Any]],
+        npt.NDArray[np.floating[Any]],
+        npt.NDArray[np.floating[Any]] | None,
+    ]: ...
+
+def set_num_threads(n: int) -> None: ...
+def get_num_threads() -> int: ...
+def simd_arch() -> str: ...

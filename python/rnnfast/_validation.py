@@ -1,0 +1,130 @@
+"""Argument checking and conversion shared by the public classes.
+
+The native layer requires C-contiguous arrays of the model's dtype; this module produces them
+(converting at most once) and turns every malformed argument into an exception that names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .exceptions import ParameterError, ShapeError
+
+__all__ = ["Batch", "as_batch", "as_float_array", "check_positive_int", "resolve_rng"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch ready for the native layer.
+
+    ``data`` is ``(batch, steps, features)``; ``lengths`` is int64 ``(batch,)`` or ``None`` when
+    every sequence fills all steps; ``unbatched`` records that the caller passed one 2-D sequence,
+    so results lose their batch axis again on the way out.
+    """
+
+    data: npt.NDArray[np.floating[Any]]
+    lengths: npt.NDArray[np.int64] | None
+    unbatched: bool
+
+
+def as_float_array(name: str, value: Any, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+    """Converts ``value`` to a C-contiguous array of ``dtype``, refusing non-float input.
+
+    >>> as_float_array("x", [[1.0, 2.0]], np.dtype("float32")).dtype
+    dtype('float32')
+    """
+    array = np.asarray(value)
+    if array.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point array, got dtype {array.dtype}")
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _as_lengths(lengths: Any, batch: int) -> npt.NDArray[np.int64]:
+    array = np.asarray(lengths)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"lengths: expected integers, got dtype {array.dtype}")
+    if array.shape != (batch,):
+        raise ShapeError(f"lengths: expected shape ({batch},), one per sequence, got {array.shape}")
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def _pad(sequences: Sequence[Any], dtype: np.dtype[Any], input_size: int) -> Batch:
+    if len(sequences) == 0:
+        raise ShapeError("input: expected at least one sequence, got an empty list")
+    arrays = [as_float_array(f"input[{i}]", s, dtype) for i, s in enumerate(sequences)]
+    for i, a in enumerate(arrays):
+        if a.ndim != 2:
+            raise ShapeError(f"input[{i}]: expected a 2-D (steps, features) array, got {a.shape}")
+        if a.shape[1] != input_size:
+            raise ShapeError(f"input[{i}]: expected {input_size} features, got {a.shape[1]}")
+        if a.shape[0] == 0:
+            raise ShapeError(f"input[{i}]: expected at least one time step, got 0")
+    lengths = np.array([a.shape[0] for a in arrays], dtype=np.int64)
+    data = np.zeros((len(arrays), int(lengths.max()), input_size), dtype=dtype)
+    for row, a in zip(data, arrays, strict=True):
+        row[: a.shape[0]] = a
+    return Batch(data, lengths, unbatched=False)
+
+
+def as_batch(x: Any, lengths: Any, dtype: np.dtype[Any], input_size: int) -> Batch:
+    """Normalises the three accepted input forms to one padded batch.
+
+    - a 2-D array ``(steps, features)``: one sequence;
+    - a 3-D array ``(batch, steps, features)``, optionally with ``lengths`` for ragged batches;
+    - a list of 2-D arrays of different lengths (``lengths`` then comes from the list).
+
+    >>> b = as_batch([np.ones((2, 3)), np.ones((4, 3))], None, np.dtype("float64"), 3)
+    >>> b.data.shape, b.lengths.tolist()
+    ((2, 4, 3), [2, 4])
+    """
+    if isinstance(x, list | tuple):
+        if lengths is not None:
+            raise ParameterError("lengths: must be None when input is a list of sequences")
+        return _pad(x, dtype, input_size)
+    data = as_float_array("input", x, dtype)
+    if data.ndim not in (2, 3):
+        raise ShapeError(
+            "input: expected a 2-D (steps, features) or 3-D (batch, steps, features) array "
+            f"or a list of 2-D arrays, got shape {data.shape}"
+        )
+    if data.shape[-1] != input_size:
+        raise ShapeError(f"input: expected {input_size} features (last axis), got {data.shape[-1]}")
+    if data.ndim == 2:
+        if lengths is not None:
+            raise ParameterError("lengths: must be None for a single 2-D sequence")
+        return Batch(data[np.newaxis], None, unbatched=True)
+    checked = None if lengths is None else _as_lengths(lengths, data.shape[0])
+    return Batch(data, checked, unbatched=False)
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Returns ``value`` if it is an integer >= 1, else raises :class:`ParameterError`.
+
+    >>> check_positive_int("hidden_size", 4)
+    4
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ParameterError(f"{name}: expected an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def resolve_rng(random_state: Any) -> np.random.Generator:
+    """A NumPy generator from ``None``, an int seed, a ``Generator`` or a ``RandomState``.
+
+    >>> float(resolve_rng(0).random()) == float(resolve_rng(0).random())
+    True
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if random_state is None or isinstance(random_state, int | np.integer):
+        return np.random.default_rng(random_state)
+    raise ParameterError(
+        f"random_state: expected None, an int, or a numpy Generator/RandomState, got {random_state!r}"
+    )

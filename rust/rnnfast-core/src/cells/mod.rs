@@ -1,0 +1,106 @@
+//! Cell equations, PyTorch's conventions throughout.
+//!
+//! Every cell computes its gate pre-activations as `x·W_ihᵀ + b_ih` (hoisted over all time steps
+//! by the network) plus `h·W_hhᵀ + b_hh` (one product per step, all gates at once), then a fused
+//! elementwise epilogue per sequence: [`CellKind::update`]. Gate blocks are stacked in PyTorch's
+//! order, each `hidden` rows tall:
+//!
+//! | cell | gates | epilogue |
+//! |---|---|---|
+//! | Elman (`rnn_tanh`, `rnn_relu`) | 1 | `h = act(a)` |
+//! | LSTM | i, f, g, o | `c = σ(f)·c + σ(i)·tanh(g)`, `h = σ(o)·tanh(c)` |
+//! | GRU | r, z, n | `n = tanh(x_n + σ(r)·(h·W_hnᵀ + b_hn))`, `h = n + σ(z)·(h - n)` |
+//!
+//! GRU applies the reset gate to the hidden projection *after* the product, bias included
+//! (PyTorch's form, ONNX's `linear_before_reset = 1`).
+
+mod gru;
+mod lstm;
+mod rnn;
+
+use crate::{Float, Result, RnnError};
+
+/// The recurrent cell a layer runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellKind {
+    /// Elman cell with `tanh`.
+    RnnTanh,
+    /// Elman cell with `relu`.
+    RnnRelu,
+    /// Long short-term memory.
+    Lstm,
+    /// Gated recurrent unit.
+    Gru,
+}
+
+impl CellKind {
+    /// Parses the names the bindings use: `rnn_tanh`, `rnn_relu`, `lstm`, `gru`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "rnn_tanh" => Ok(Self::RnnTanh),
+            "rnn_relu" => Ok(Self::RnnRelu),
+            "lstm" => Ok(Self::Lstm),
+            "gru" => Ok(Self::Gru),
+            other => Err(RnnError::param(
+                "cell",
+                format!("expected 'rnn_tanh', 'rnn_relu', 'lstm' or 'gru', got {other:?}"),
+            )),
+        }
+    }
+
+    /// The name [`CellKind::parse`] accepts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RnnTanh => "rnn_tanh",
+            Self::RnnRelu => "rnn_relu",
+            Self::Lstm => "lstm",
+            Self::Gru => "gru",
+        }
+    }
+
+    /// Number of gate blocks stacked in the weight matrices.
+    pub fn gates(self) -> usize {
+        match self {
+            Self::RnnTanh | Self::RnnRelu => 1,
+            Self::Lstm => 4,
+            Self::Gru => 3,
+        }
+    }
+
+    /// Whether the cell carries a memory cell `c` beside `h`.
+    pub fn has_cell_state(self) -> bool {
+        self == Self::Lstm
+    }
+
+    /// One time step of one sequence, after the two products.
+    ///
+    /// - `xp`: `x·W_ihᵀ + b_ih` for this step (`gates·hidden`);
+    /// - `rec`: `h·W_hhᵀ` for this step (`gates·hidden`), used as scratch;
+    /// - `b_hh`: the hidden bias (`gates·hidden`) or empty;
+    /// - `h`, `c`: the state (`hidden` each; `c` empty unless LSTM), updated in place.
+    #[inline]
+    pub fn update<T: Float>(self, xp: &[T], rec: &mut [T], b_hh: &[T], h: &mut [T], c: &mut [T]) {
+        match self {
+            Self::RnnTanh => rnn::update(xp, rec, b_hh, h, T::tanh_inplace),
+            Self::RnnRelu => rnn::update(xp, rec, b_hh, h, rnn::relu_inplace),
+            Self::Lstm => lstm::update(xp, rec, b_hh, h, c),
+            Self::Gru => gru::update(xp, rec, b_hh, h),
+        }
+    }
+}
+
+/// `pre[j] += xp[j] + b_hh[j]` (the bias may be empty).
+#[inline]
+fn add_input_and_bias<T: Float>(pre: &mut [T], xp: &[T], b_hh: &[T]) {
+    if b_hh.is_empty() {
+        pre.iter_mut().zip(xp).for_each(|(p, &x)| *p += x);
+    } else {
+        pre.iter_mut()
+            .zip(xp)
+            .zip(b_hh)
+            .for_each(|((p, &x), &b)| *p += x + b);
+    }
+}
+
+#[cfg(test)]
+mod tests;

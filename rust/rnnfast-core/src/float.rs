@@ -1,0 +1,81 @@
+//! The sealed element trait: the engine runs in `f32` and `f64`, nothing else.
+
+use std::fmt::Debug;
+
+use crate::simd;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point element the kernels accept (`f32` or `f64`).
+///
+/// The activation functions are associated functions so that each precision picks its own
+/// runtime-dispatched SIMD kernel without a generic SIMD abstraction in the cell code.
+pub trait Float:
+    faer::traits::RealField + Copy + Debug + Default + Send + Sync + 'static + sealed::Sealed
+{
+    /// Short dtype name, as NumPy spells it.
+    const NAME: &'static str;
+    /// Converts a literal; exact for the small constants the cells use.
+    fn from_f64(v: f64) -> Self;
+    /// `true` unless NaN or ±inf.
+    fn finite(self) -> bool;
+    /// `x <- 1 / (1 + exp(-x))`, elementwise.
+    fn sigmoid_inplace(x: &mut [Self]);
+    /// `x <- tanh(x)`, elementwise.
+    fn tanh_inplace(x: &mut [Self]);
+}
+
+impl Float for f32 {
+    const NAME: &'static str = "float32";
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline]
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+    #[inline]
+    fn sigmoid_inplace(x: &mut [Self]) {
+        simd::sigmoid_f32(x)
+    }
+    #[inline]
+    fn tanh_inplace(x: &mut [Self]) {
+        simd::tanh_f32(x)
+    }
+}
+
+impl Float for f64 {
+    const NAME: &'static str = "float64";
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    #[inline]
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+    #[inline]
+    fn sigmoid_inplace(x: &mut [Self]) {
+        simd::sigmoid_f64(x)
+    }
+    #[inline]
+    fn tanh_inplace(x: &mut [Self]) {
+        simd::tanh_f64(x)
+    }
+}
+
+/// Fails with [`crate::RnnError::NonFinite`] at the first NaN or infinity in `values`.
+pub fn check_finite<T: Float>(what: &str, values: &[T]) -> crate::Result<()> {
+    match values.iter().position(|v| !v.finite()) {
+        None => Ok(()),
+        Some(index) => Err(crate::RnnError::NonFinite {
+            what: what.to_string(),
+            index,
+        }),
+    }
+}

@@ -1,0 +1,21 @@
+//! rnnfast-core: recurrent-network kernels in pure Rust.
+//!
+//! The crate has no Python types; the `rnnfast-py` crate binds it. Layout:
+//! - [`simd`]: runtime-dispatched activation kernels with scalar twins;
+//! - [`linalg`]: the matrix products the cells use;
+//! - [`cells`]: the Elman, LSTM and GRU equations (PyTorch conventions);
+//! - [`network`]: stacked, bidirectional, ragged-batch inference;
+//! - [`par`]: the bounded thread pool and the parallelism policy.
+
+pub mod cells;
+pub mod error;
+pub mod float;
+pub mod linalg;
+pub mod network;
+pub mod par;
+pub mod simd;
+
+pub use cells::CellKind;
+pub use error::{Result, RnnError};
+pub use float::Float;
+pub use network::{Forward, LayerWeights, Network, NetworkConfig};

@@ -1,0 +1,481 @@
+//! Stacked, uni- or bidirectional recurrent networks over (possibly ragged) batches.
+//!
+//! Layout conventions (all row-major, batch first):
+//! - input `(batch, steps, input_size)`; output `(batch, steps, directions·hidden)`, zero past each
+//!   sequence's end;
+//! - states `(layers·directions, batch, hidden)`, index `layer·directions + direction`;
+//! - weights per layer and direction, in that order, with PyTorch's shapes.
+//!
+//! A layer runs in two phases. First, one matrix product per direction projects the inputs of all
+//! time steps at once (`x·W_ihᵀ + b_ih`). Then the recurrence walks the steps; at each step one
+//! product covers all gates of all still-running sequences, followed by the cell's fused epilogue.
+//! Sequences are sorted by length (longest first) so the running ones are always a prefix: what
+//! PyTorch's packed sequences do, without asking the caller to sort. The backward direction starts
+//! each sequence at its own last step. Independent work (directions, slices of the batch) runs on
+//! the thread pool when the layer is large enough to pay for it.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use rayon::prelude::*;
+
+use crate::cells::CellKind;
+use crate::error::expect_len;
+use crate::float::check_finite;
+use crate::linalg::{add_row_bias, matmul_nt};
+use crate::par::{self, PARALLEL_MIN_FLOPS};
+use crate::{Float, Result, RnnError};
+
+/// The architecture of a network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NetworkConfig {
+    pub cell: CellKind,
+    pub input_size: usize,
+    pub hidden_size: usize,
+    pub num_layers: usize,
+    pub bidirectional: bool,
+    pub bias: bool,
+}
+
+impl NetworkConfig {
+    /// 2 when bidirectional, else 1.
+    pub fn directions(&self) -> usize {
+        if self.bidirectional { 2 } else { 1 }
+    }
+
+    /// Features entering `layer` (the previous layer's concatenated directions past layer 0).
+    pub fn layer_input_size(&self, layer: usize) -> usize {
+        if layer == 0 {
+            self.input_size
+        } else {
+            self.directions() * self.hidden_size
+        }
+    }
+
+    /// Rows of every weight matrix and length of every bias: `gates · hidden`.
+    pub fn gate_rows(&self) -> usize {
+        self.cell.gates() * self.hidden_size
+    }
+
+    /// Length of a state tensor for `batch` sequences.
+    pub fn state_len(&self, batch: usize) -> usize {
+        self.num_layers * self.directions() * batch * self.hidden_size
+    }
+
+    fn validate(&self) -> Result<()> {
+        for (name, value) in [
+            ("input_size", self.input_size),
+            ("hidden_size", self.hidden_size),
+            ("num_layers", self.num_layers),
+        ] {
+            if value == 0 {
+                return Err(RnnError::param(name, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The parameters of one layer in one direction, PyTorch's shapes, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerWeights<T> {
+    /// `(gates·hidden, layer_input)`.
+    pub w_ih: Vec<T>,
+    /// `(gates·hidden, hidden)`.
+    pub w_hh: Vec<T>,
+    /// `(gates·hidden,)`, or empty for a network without bias.
+    pub b_ih: Vec<T>,
+    /// `(gates·hidden,)`, or empty for a network without bias.
+    pub b_hh: Vec<T>,
+}
+
+/// A batch of sequences, batch first, padded to `steps`.
+#[derive(Clone, Copy, Debug)]
+pub struct Sequences<'a, T> {
+    /// `(batch, steps, input_size)`, row-major.
+    pub data: &'a [T],
+    pub batch: usize,
+    pub steps: usize,
+    /// Each sequence's length in `1..=steps`; `None` means all are `steps` long.
+    pub lengths: Option<&'a [usize]>,
+}
+
+/// Optional initial states, `(layers·directions, batch, hidden)` each; zeros when absent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InitialState<'a, T> {
+    pub h0: Option<&'a [T]>,
+    /// LSTM only.
+    pub c0: Option<&'a [T]>,
+}
+
+/// What a forward pass returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Forward<T> {
+    /// `(batch, steps, directions·hidden)`.
+    pub output: Vec<T>,
+    /// `(layers·directions, batch, hidden)`: the state after each sequence's own last step.
+    pub h_n: Vec<T>,
+    /// Same shape as `h_n` for LSTM; empty otherwise.
+    pub c_n: Vec<T>,
+}
+
+/// A validated network ready to run.
+#[derive(Clone, Debug)]
+pub struct Network<T> {
+    config: NetworkConfig,
+    layers: Vec<LayerWeights<T>>,
+}
+
+impl<T: Float> Network<T> {
+    /// Checks every shape and value, then takes ownership of the weights.
+    ///
+    /// `layers` holds `num_layers · directions` entries, ordered layer by layer, forward direction
+    /// first (PyTorch's `_l0`, `_l0_reverse`, `_l1`, ...).
+    pub fn new(config: NetworkConfig, layers: Vec<LayerWeights<T>>) -> Result<Self> {
+        config.validate()?;
+        let dirs = config.directions();
+        expect_len(
+            "number of weight sets",
+            config.num_layers * dirs,
+            layers.len(),
+        )?;
+        let rows = config.gate_rows();
+        for (index, w) in layers.iter().enumerate() {
+            let name = layer_name(index, dirs);
+            let cols = config.layer_input_size(index / dirs);
+            expect_len(&format!("weight_ih_{name}"), rows * cols, w.w_ih.len())?;
+            expect_len(
+                &format!("weight_hh_{name}"),
+                rows * config.hidden_size,
+                w.w_hh.len(),
+            )?;
+            let bias_len = if config.bias { rows } else { 0 };
+            expect_len(&format!("bias_ih_{name}"), bias_len, w.b_ih.len())?;
+            expect_len(&format!("bias_hh_{name}"), bias_len, w.b_hh.len())?;
+            for (part, values) in [("weight_ih", &w.w_ih), ("weight_hh", &w.w_hh)] {
+                check_finite(&format!("{part}_{name}"), values)?;
+            }
+            for (part, values) in [("bias_ih", &w.b_ih), ("bias_hh", &w.b_hh)] {
+                check_finite(&format!("{part}_{name}"), values)?;
+            }
+        }
+        Ok(Self { config, layers })
+    }
+
+    /// The architecture.
+    pub fn config(&self) -> &NetworkConfig {
+        &self.config
+    }
+
+    /// The weights, in the order [`Network::new`] takes them.
+    pub fn layers(&self) -> &[LayerWeights<T>] {
+        &self.layers
+    }
+
+    /// Runs the network on the thread count of [`par::num_threads`].
+    pub fn forward(&self, seqs: &Sequences<T>, init: &InitialState<T>) -> Result<Forward<T>> {
+        self.forward_with_threads(seqs, init, par::num_threads())
+    }
+
+    /// Runs the network with at most `threads` threads; results do not depend on `threads`.
+    pub fn forward_with_threads(
+        &self,
+        seqs: &Sequences<T>,
+        init: &InitialState<T>,
+        threads: usize,
+    ) -> Result<Forward<T>> {
+        let lengths = self.validate_call(seqs, init)?;
+        let cfg = &self.config;
+        let mut order: Vec<usize> = (0..seqs.batch).collect();
+        order.sort_by_key(|&b| std::cmp::Reverse(lengths[b]));
+        let mut h_n = vec![T::default(); cfg.state_len(seqs.batch)];
+        let mut c_n = if cfg.cell.has_cell_state() {
+            vec![T::default(); h_n.len()]
+        } else {
+            Vec::new()
+        };
+        let mut layer_input = Cow::Borrowed(seqs.data);
+        for layer in 0..cfg.num_layers {
+            let run = LayerRun {
+                net: self,
+                layer,
+                input: &layer_input,
+                batch: seqs.batch,
+                steps: seqs.steps,
+                lengths: &lengths,
+                order: &order,
+                init,
+            };
+            let threads = if run.flops() >= PARALLEL_MIN_FLOPS {
+                threads
+            } else {
+                1
+            };
+            let output = par::install(threads, || run.execute(threads, &mut h_n, &mut c_n))?;
+            layer_input = Cow::Owned(output);
+        }
+        Ok(Forward {
+            output: layer_input.into_owned(),
+            h_n,
+            c_n,
+        })
+    }
+
+    /// Checks a call's arguments; returns the sequence lengths.
+    fn validate_call(&self, seqs: &Sequences<T>, init: &InitialState<T>) -> Result<Vec<usize>> {
+        let cfg = &self.config;
+        if seqs.batch == 0 {
+            return Err(RnnError::shape(
+                "input",
+                "at least one sequence",
+                "an empty batch",
+            ));
+        }
+        if seqs.steps == 0 {
+            return Err(RnnError::shape(
+                "input",
+                "at least one time step",
+                "0 steps",
+            ));
+        }
+        let row = seqs.steps * cfg.input_size;
+        expect_len("input", seqs.batch * row, seqs.data.len())?;
+        let lengths = match seqs.lengths {
+            None => vec![seqs.steps; seqs.batch],
+            Some(given) => {
+                expect_len("lengths (one per sequence)", seqs.batch, given.len())?;
+                if let Some((b, &len)) = given
+                    .iter()
+                    .enumerate()
+                    .find(|&(_, &len)| len == 0 || len > seqs.steps)
+                {
+                    return Err(RnnError::shape(
+                        format!("lengths[{b}]"),
+                        format!("a length in 1..={}", seqs.steps),
+                        len,
+                    ));
+                }
+                given.to_vec()
+            }
+        };
+        // Only the real steps are checked: padding may hold anything, it is never read.
+        for (b, &len) in lengths.iter().enumerate() {
+            let start = b * row;
+            check_finite(
+                &format!("input sequence {b}"),
+                &seqs.data[start..start + len * cfg.input_size],
+            )?;
+        }
+        let state_len = cfg.state_len(seqs.batch);
+        if let Some(h0) = init.h0 {
+            expect_len("initial hidden state", state_len, h0.len())?;
+            check_finite("initial hidden state", h0)?;
+        }
+        if let Some(c0) = init.c0 {
+            if !cfg.cell.has_cell_state() {
+                return Err(RnnError::param(
+                    "state",
+                    format!("a {} network has no cell state", cfg.cell.name()),
+                ));
+            }
+            expect_len("initial cell state", state_len, c0.len())?;
+            check_finite("initial cell state", c0)?;
+        }
+        Ok(lengths)
+    }
+}
+
+/// `l0`, `l0_reverse`, `l1`, ... as PyTorch names the weight sets.
+fn layer_name(index: usize, dirs: usize) -> String {
+    let suffix = if index % dirs == 1 { "_reverse" } else { "" };
+    format!("l{}{suffix}", index / dirs)
+}
+
+/// One layer of one forward call.
+struct LayerRun<'a, T> {
+    net: &'a Network<T>,
+    layer: usize,
+    input: &'a [T],
+    batch: usize,
+    steps: usize,
+    lengths: &'a [usize],
+    /// Batch indices, longest sequence first.
+    order: &'a [usize],
+    init: &'a InitialState<'a, T>,
+}
+
+/// Sequences per batch slice: large enough for an efficient product per step, small enough
+/// that a batch of 64 gives two threads a slice each.
+const SLICE_ROWS: usize = 32;
+
+/// One recurrence to run: a direction over a subset of the batch (sorted, longest first).
+struct Task {
+    direction: usize,
+    rows: Vec<usize>,
+}
+
+impl<T: Float> LayerRun<'_, T> {
+    fn flops(&self) -> usize {
+        let cfg = &self.net.config;
+        let per_step = cfg.gate_rows() * (cfg.layer_input_size(self.layer) + cfg.hidden_size);
+        2 * cfg.directions() * self.batch * self.steps * per_step
+    }
+
+    /// Runs the layer; writes its final states into `h_n` / `c_n` and returns its output.
+    fn execute(&self, threads: usize, h_n: &mut [T], c_n: &mut [T]) -> Vec<T> {
+        let cfg = &self.net.config;
+        let dirs = cfg.directions();
+        let hidden = cfg.hidden_size;
+        let projections: Vec<Vec<T>> = (0..dirs).map(|d| self.project_inputs(d, threads)).collect();
+        let mut output = vec![T::default(); self.batch * self.steps * dirs * hidden];
+        let tasks = self.tasks();
+        let finals: Vec<(Vec<T>, Vec<T>)> = {
+            let out = SharedOut::new(&mut output);
+            let run = |task: &Task| self.recur(task, &projections[task.direction], &out);
+            if tasks.len() > 1 {
+                tasks.par_iter().map(run).collect()
+            } else {
+                tasks.iter().map(run).collect()
+            }
+        };
+        for (task, (h, c)) in tasks.iter().zip(&finals) {
+            let base = (self.layer * dirs + task.direction) * self.batch;
+            for (i, &b) in task.rows.iter().enumerate() {
+                let dst = (base + b) * hidden;
+                h_n[dst..dst + hidden].copy_from_slice(&h[i * hidden..(i + 1) * hidden]);
+                if !c.is_empty() {
+                    c_n[dst..dst + hidden].copy_from_slice(&c[i * hidden..(i + 1) * hidden]);
+                }
+            }
+        }
+        output
+    }
+
+    /// `x·W_ihᵀ + b_ih` for every (sequence, step) row, one product.
+    fn project_inputs(&self, direction: usize, threads: usize) -> Vec<T> {
+        let cfg = &self.net.config;
+        let w = &self.net.layers[self.layer * cfg.directions() + direction];
+        let rows = self.batch * self.steps;
+        let mut xp = vec![T::default(); rows * cfg.gate_rows()];
+        let shape = (rows, cfg.gate_rows(), cfg.layer_input_size(self.layer));
+        matmul_nt(
+            &mut xp,
+            self.input,
+            &w.w_ih,
+            shape,
+            false,
+            par::faer_par(threads),
+        );
+        add_row_bias(&mut xp, &w.b_ih);
+        xp
+    }
+
+    /// Splits the work: every direction, and the batch dealt round-robin into slices so that each
+    /// slice keeps the longest-first order and gets a fair share of long sequences.
+    ///
+    /// The split depends on the batch size only, never on the thread count: a product's rounding
+    /// depends on how many rows it has, and results must not change with `set_num_threads`.
+    fn tasks(&self) -> Vec<Task> {
+        let dirs = self.net.config.directions();
+        let slices = self.batch.div_ceil(SLICE_ROWS);
+        (0..dirs)
+            .flat_map(|direction| {
+                (0..slices).map(move |s| Task {
+                    direction,
+                    rows: self.order.iter().skip(s).step_by(slices).copied().collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// The time loop of one task; returns its final `h` and `c`, rows in task order.
+    fn recur(&self, task: &Task, xp: &[T], out: &SharedOut<T>) -> (Vec<T>, Vec<T>) {
+        let cfg = &self.net.config;
+        let (hidden, gates) = (cfg.hidden_size, cfg.gate_rows());
+        let dirs = cfg.directions();
+        let w = &self.net.layers[self.layer * dirs + task.direction];
+        let n = task.rows.len();
+        let state_base = (self.layer * dirs + task.direction) * self.batch;
+        let gather = |source: Option<&[T]>| -> Vec<T> {
+            let mut s = vec![T::default(); n * hidden];
+            if let Some(src) = source {
+                for (i, &b) in task.rows.iter().enumerate() {
+                    let at = (state_base + b) * hidden;
+                    s[i * hidden..(i + 1) * hidden].copy_from_slice(&src[at..at + hidden]);
+                }
+            }
+            s
+        };
+        let mut h = gather(self.init.h0);
+        let mut c = if cfg.cell.has_cell_state() {
+            gather(self.init.c0)
+        } else {
+            Vec::new()
+        };
+        let mut rec = vec![T::default(); n * gates];
+        let reverse = task.direction == 1;
+        let out_stride = dirs * hidden;
+        let out_offset = task.direction * hidden;
+        let mut active = n;
+        let longest = task.rows.first().map_or(0, |&b| self.lengths[b]);
+        for s in 0..longest {
+            while active > 0 && self.lengths[task.rows[active - 1]] <= s {
+                active -= 1;
+            }
+            let shape = (active, gates, hidden);
+            let (rec_a, h_a) = (&mut rec[..active * gates], &h[..active * hidden]);
+            matmul_nt(rec_a, h_a, &w.w_hh, shape, false, faer::Par::Seq);
+            for (i, &b) in task.rows[..active].iter().enumerate() {
+                let t = if reverse { self.lengths[b] - 1 - s } else { s };
+                let row = b * self.steps + t;
+                let h_i = &mut h[i * hidden..(i + 1) * hidden];
+                let c_i = if c.is_empty() {
+                    &mut []
+                } else {
+                    &mut c[i * hidden..(i + 1) * hidden]
+                };
+                let xp_row = &xp[row * gates..(row + 1) * gates];
+                let rec_i = &mut rec[i * gates..(i + 1) * gates];
+                cfg.cell.update(xp_row, rec_i, &w.b_hh, h_i, c_i);
+                // SAFETY: (row, direction) pairs are disjoint across tasks; see `SharedOut`.
+                unsafe { out.write(row * out_stride + out_offset, h_i) };
+            }
+        }
+        (h, c)
+    }
+}
+
+/// The layer output, written concurrently by tasks that own disjoint (row, direction) blocks.
+///
+/// Two tasks share a row's memory only when they are the two directions of one sequence, and
+/// they write different column halves; no task reads the output. Holding the exclusive borrow
+/// for its lifetime keeps anyone else from touching the buffer meanwhile.
+struct SharedOut<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _borrow: PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: writes go to disjoint ranges (see above) and `T: Send`.
+unsafe impl<T: Send> Sync for SharedOut<'_, T> {}
+
+impl<'a, T: Copy> SharedOut<'a, T> {
+    fn new(buf: &'a mut [T]) -> Self {
+        Self {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            _borrow: PhantomData,
+        }
+    }
+
+    /// # Safety
+    /// No other thread may write `offset..offset + src.len()` concurrently.
+    unsafe fn write(&self, offset: usize, src: &[T]) {
+        assert!(offset + src.len() <= self.len, "output write out of bounds");
+        // SAFETY: in bounds (checked above); exclusive by the caller's contract.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.add(offset), src.len()) }
+    }
+}
+
+#[cfg(test)]
+mod tests;

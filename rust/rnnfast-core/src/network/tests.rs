@@ -1,0 +1,249 @@
+//! Network-level properties: ragged batches equal sequences run alone, thread counts do not
+//! change results, and every bad argument is an error rather than a panic.
+
+use super::*;
+
+const CELLS: [CellKind; 4] = [
+    CellKind::RnnTanh,
+    CellKind::RnnRelu,
+    CellKind::Lstm,
+    CellKind::Gru,
+];
+
+fn values(len: usize, seed: usize) -> Vec<f64> {
+    (0..len)
+        .map(|i| (((i * 7919 + seed * 104_729) % 1000) as f64 / 1000.0 - 0.5) * 0.8)
+        .collect()
+}
+
+fn assert_close(got: &[f64], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len());
+    let err = got
+        .iter()
+        .zip(want)
+        .map(|(a, w)| (a - w).abs())
+        .fold(0.0, f64::max);
+    assert!(err <= tol, "max abs error {err:e} > {tol:e}");
+}
+
+fn network(cell: CellKind, layers: usize, bidirectional: bool, bias: bool) -> Network<f64> {
+    let config = NetworkConfig {
+        cell,
+        input_size: 3,
+        hidden_size: 5,
+        num_layers: layers,
+        bidirectional,
+        bias,
+    };
+    let rows = config.gate_rows();
+    let weights = (0..layers * config.directions())
+        .map(|i| LayerWeights {
+            w_ih: values(
+                rows * config.layer_input_size(i / config.directions()),
+                4 * i,
+            ),
+            w_hh: values(rows * config.hidden_size, 4 * i + 1),
+            b_ih: if bias {
+                values(rows, 4 * i + 2)
+            } else {
+                vec![]
+            },
+            b_hh: if bias {
+                values(rows, 4 * i + 3)
+            } else {
+                vec![]
+            },
+        })
+        .collect();
+    Network::new(config, weights).expect("valid network")
+}
+
+fn run(
+    net: &Network<f64>,
+    x: &[f64],
+    batch: usize,
+    steps: usize,
+    lengths: Option<&[usize]>,
+) -> Forward<f64> {
+    let seqs = Sequences {
+        data: x,
+        batch,
+        steps,
+        lengths,
+    };
+    let h0 = values(net.config().state_len(batch), 99);
+    let c0 = values(net.config().state_len(batch), 98);
+    let init = InitialState {
+        h0: Some(&h0),
+        c0: net.config().cell.has_cell_state().then_some(&c0[..]),
+    };
+    net.forward_with_threads(&seqs, &init, 1).expect("forward")
+}
+
+#[test]
+fn ragged_batch_equals_each_sequence_alone() {
+    let (steps, lengths) = (6, [4usize, 6, 1, 3]);
+    let batch = lengths.len();
+    for cell in CELLS {
+        for (layers, bidi, bias) in [(1, false, true), (2, true, true), (3, true, false)] {
+            let net = network(cell, layers, bidi, bias);
+            let (hidden, dirs) = (5, net.config().directions());
+            let x = values(batch * steps * 3, 7);
+            let all = run(&net, &x, batch, steps, Some(&lengths));
+            for (b, &len) in lengths.iter().enumerate() {
+                let xb = &x[b * steps * 3..(b * steps + len) * 3];
+                // The initial state of sequence b inside the batch, as a batch of one.
+                let pick = |s: &[f64]| -> Vec<f64> {
+                    (0..layers * dirs)
+                        .flat_map(|k| {
+                            s[(k * batch + b) * hidden..(k * batch + b + 1) * hidden].to_vec()
+                        })
+                        .collect()
+                };
+                let h0 = pick(&values(net.config().state_len(batch), 99));
+                let c0 = pick(&values(net.config().state_len(batch), 98));
+                let init = InitialState {
+                    h0: Some(&h0),
+                    c0: cell.has_cell_state().then_some(&c0[..]),
+                };
+                let seqs = Sequences {
+                    data: xb,
+                    batch: 1,
+                    steps: len,
+                    lengths: None,
+                };
+                let alone = net.forward_with_threads(&seqs, &init, 1).expect("forward");
+                let width = dirs * hidden;
+                for t in 0..steps {
+                    let got = &all.output[(b * steps + t) * width..(b * steps + t + 1) * width];
+                    if t < len {
+                        let want = &alone.output[t * width..(t + 1) * width];
+                        let err = got
+                            .iter()
+                            .zip(want)
+                            .map(|(a, w)| (a - w).abs())
+                            .fold(0.0, f64::max);
+                        assert!(err < 1e-14, "{cell:?} seq {b} step {t}: {err}");
+                    } else {
+                        assert!(got.iter().all(|&v| v == 0.0), "padding must be zero");
+                    }
+                }
+                // A product's rounding depends on its row count, so a sequence run alone may
+                // differ from the same sequence in a batch in the last bits.
+                assert_close(&pick(&all.h_n), &alone.h_n, 1e-14);
+                if cell.has_cell_state() {
+                    assert_close(&pick(&all.c_n), &alone.c_n, 1e-14);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn thread_count_does_not_change_results() {
+    for cell in CELLS {
+        let net = network(cell, 2, true, true);
+        let (batch, steps) = (77, 50);
+        let lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 13) % steps).collect();
+        let x = values(batch * steps * 3, 3);
+        let seqs = Sequences {
+            data: &x,
+            batch,
+            steps,
+            lengths: Some(&lengths),
+        };
+        let one = net.forward_with_threads(&seqs, &InitialState::default(), 1);
+        for threads in [2, 3, 8] {
+            let many = net.forward_with_threads(&seqs, &InitialState::default(), threads);
+            assert_eq!(one, many, "{cell:?} with {threads} threads");
+        }
+    }
+}
+
+#[test]
+fn bad_calls_are_errors() {
+    let net = network(CellKind::Gru, 1, false, true);
+    let x = values(2 * 4 * 3, 1);
+    let call = |data: &[f64],
+                batch,
+                steps,
+                lengths: Option<&[usize]>,
+                h0: Option<&[f64]>,
+                c0: Option<&[f64]>| {
+        let seqs = Sequences {
+            data,
+            batch,
+            steps,
+            lengths,
+        };
+        net.forward(&seqs, &InitialState { h0, c0 })
+    };
+    assert!(matches!(
+        call(&[], 0, 4, None, None, None),
+        Err(RnnError::Shape { .. })
+    ));
+    assert!(matches!(
+        call(&x, 2, 0, None, None, None),
+        Err(RnnError::Shape { .. })
+    ));
+    assert!(matches!(
+        call(&x[1..], 2, 4, None, None, None),
+        Err(RnnError::Shape { .. })
+    ));
+    assert!(matches!(
+        call(&x, 2, 4, Some(&[4]), None, None),
+        Err(RnnError::Shape { .. })
+    ));
+    assert!(matches!(
+        call(&x, 2, 4, Some(&[4, 0]), None, None),
+        Err(RnnError::Shape { .. })
+    ));
+    assert!(matches!(
+        call(&x, 2, 4, Some(&[5, 1]), None, None),
+        Err(RnnError::Shape { .. })
+    ));
+    assert!(matches!(
+        call(&x, 2, 4, None, Some(&[0.0; 3]), None),
+        Err(RnnError::Shape { .. })
+    ));
+    let c0 = [0.0; 10];
+    assert!(matches!(
+        call(&x, 2, 4, None, None, Some(&c0)),
+        Err(RnnError::InvalidParameter { .. })
+    ));
+    let mut bad = x.clone();
+    bad[5] = f64::NAN;
+    assert!(matches!(
+        call(&bad, 2, 4, None, None, None),
+        Err(RnnError::NonFinite { index: 5, .. })
+    ));
+    // NaN in padding is never read, so it is accepted.
+    let mut padded = x.clone();
+    padded[4 * 3 + 3 * 3] = f64::NAN;
+    assert!(call(&padded, 2, 4, Some(&[4, 3]), None, None).is_ok());
+}
+
+#[test]
+fn bad_weights_are_errors() {
+    let good = network(CellKind::Lstm, 1, false, true);
+    let mut w = good.layers().to_vec();
+    w[0].w_hh.pop();
+    assert!(matches!(
+        Network::new(*good.config(), w),
+        Err(RnnError::Shape { .. })
+    ));
+    let mut w = good.layers().to_vec();
+    w[0].b_ih[0] = f64::INFINITY;
+    assert!(matches!(
+        Network::new(*good.config(), w),
+        Err(RnnError::NonFinite { .. })
+    ));
+    let zero = NetworkConfig {
+        hidden_size: 0,
+        ..*good.config()
+    };
+    assert!(matches!(
+        Network::<f64>::new(zero, vec![]),
+        Err(RnnError::InvalidParameter { .. })
+    ));
+}

@@ -1,0 +1,107 @@
+//! AVX2 + FMA kernels (8 `f32` lanes); the tail goes through a padded stack buffer.
+//!
+//! Same approximations as [`super::scalar`]; see [`super::avx512`] for the NaN convention.
+
+use std::arch::x86_64::*;
+
+use super::scalar::{EXP_HI, EXP_LO, EXP_POLY, LN2_HI, LN2_LO, LOG2E, TANH_POLY, TANH_SMALL};
+
+const LANES: usize = 8;
+
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn horner(coeffs: &[f32], x: __m256) -> __m256 {
+    coeffs.iter().fold(_mm256_setzero_ps(), |acc, &c| {
+        _mm256_fmadd_ps(acc, x, _mm256_set1_ps(c))
+    })
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn exp(x: __m256) -> __m256 {
+    let x = _mm256_max_ps(
+        _mm256_set1_ps(EXP_LO),
+        _mm256_min_ps(_mm256_set1_ps(EXP_HI), x),
+    );
+    let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
+        x,
+        _mm256_set1_ps(LOG2E),
+    ));
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
+    let p = _mm256_fmadd_ps(horner(&EXP_POLY, r), _mm256_mul_ps(r, r), r);
+    let p = _mm256_add_ps(p, _mm256_set1_ps(1.0));
+    // 2^n built in the exponent field; the clamp keeps n in [-126, 127].
+    let pow2 = _mm256_slli_epi32::<23>(_mm256_add_epi32(
+        _mm256_cvtps_epi32(n),
+        _mm256_set1_epi32(127),
+    ));
+    _mm256_mul_ps(p, _mm256_castsi256_ps(pow2))
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn sigmoid_v(x: __m256) -> __m256 {
+    let one = _mm256_set1_ps(1.0);
+    _mm256_div_ps(
+        one,
+        _mm256_add_ps(one, exp(_mm256_sub_ps(_mm256_setzero_ps(), x))),
+    )
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn tanh_v(x: __m256) -> __m256 {
+    let sign_mask = _mm256_set1_ps(-0.0);
+    let sign = _mm256_and_ps(x, sign_mask);
+    let a = _mm256_andnot_ps(sign_mask, x);
+    let one = _mm256_set1_ps(1.0);
+    let two = _mm256_set1_ps(2.0);
+    let e = exp(_mm256_mul_ps(two, a));
+    let large = _mm256_or_ps(
+        _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(e, one))),
+        sign,
+    );
+    let x2 = _mm256_mul_ps(x, x);
+    let small = _mm256_fmadd_ps(_mm256_mul_ps(horner(&TANH_POLY, x2), x2), x, x);
+    let is_small = _mm256_cmp_ps::<_CMP_LT_OQ>(a, _mm256_set1_ps(TANH_SMALL));
+    _mm256_blendv_ps(large, small, is_small)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn map(x: &mut [f32], f: impl Fn(__m256) -> __m256) {
+    let mut chunks = x.chunks_exact_mut(LANES);
+    for chunk in &mut chunks {
+        // SAFETY: the chunk holds exactly 8 initialised f32.
+        unsafe {
+            let v = _mm256_loadu_ps(chunk.as_ptr());
+            _mm256_storeu_ps(chunk.as_mut_ptr(), f(v));
+        }
+    }
+    let tail = chunks.into_remainder();
+    if !tail.is_empty() {
+        let mut buf = [0.0f32; LANES];
+        buf[..tail.len()].copy_from_slice(tail);
+        // SAFETY: `buf` holds 8 f32.
+        unsafe {
+            let v = _mm256_loadu_ps(buf.as_ptr());
+            _mm256_storeu_ps(buf.as_mut_ptr(), f(v));
+        }
+        tail.copy_from_slice(&buf[..tail.len()]);
+    }
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn sigmoid(x: &mut [f32]) {
+    map(x, |v| sigmoid_v(v))
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn tanh(x: &mut [f32]) {
+    map(x, |v| tanh_v(v))
+}
