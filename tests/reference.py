@@ -20,6 +20,8 @@ Conventions follow PyTorch exactly:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -71,7 +73,7 @@ def _step(
 
 def reference_forward(
     cell: str,
-    params: dict[str, ArrayLike],
+    params: Mapping[str, ArrayLike],
     x: ArrayLike,
     *,
     num_layers: int,

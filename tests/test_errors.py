@@ -4,7 +4,6 @@ import pickle
 
 import numpy as np
 import pytest
-
 import rnnfast
 from rnnfast import NonFiniteError, ParameterError, ShapeError
 from rnnfast._rnnfast import Network

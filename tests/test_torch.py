@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 import rnnfast
 
 torch = pytest.importorskip("torch")
@@ -28,7 +27,9 @@ def torch_forward(module, x, lengths, state):
                 xt, torch.tensor(lengths), batch_first=True, enforce_sorted=False
             )
             out, st = module(packed, state)
-            out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+            out, _ = nn.utils.rnn.pad_packed_sequence(
+                out, batch_first=True, total_length=x.shape[1]
+            )
     return out.numpy(), st
 
 
@@ -40,7 +41,12 @@ def as_numpy(state):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize(
     ("num_layers", "bidirectional", "bias", "ragged"),
-    [(1, False, True, False), (2, True, True, True), (3, False, False, True), (2, True, False, False)],
+    [
+        (1, False, True, False),
+        (2, True, True, True),
+        (3, False, False, True),
+        (2, True, False, False),
+    ],
 )
 def test_matches_torch(cell, dtype, num_layers, bidirectional, bias, ragged):
     torch.manual_seed(0)
@@ -60,15 +66,19 @@ def test_matches_torch(cell, dtype, num_layers, bidirectional, bias, ragged):
     lengths = [9, 3, 7, 1, 9] if ragged else None
     shape = (num_layers * (2 if bidirectional else 1), batch, 12)
     h0 = torch.from_numpy(rng.normal(size=shape).astype(model.dtype))
-    state = (h0, torch.from_numpy(rng.normal(size=shape).astype(model.dtype))) if cell == "lstm" else h0
+    state = (
+        (h0, torch.from_numpy(rng.normal(size=shape).astype(model.dtype))) if cell == "lstm" else h0
+    )
     want_out, want_state = torch_forward(module, x, lengths, state)
     np_state = as_numpy(state)
     got_out, got_state = model(x, np_state, lengths=lengths)
     tol = TOL[dtype]
     np.testing.assert_allclose(got_out, want_out, rtol=0, atol=tol)
-    for got, want in zip(np.atleast_1d(got_state) if cell != "lstm" else got_state,
-                         np.atleast_1d(as_numpy(want_state)) if cell != "lstm" else as_numpy(want_state),
-                         strict=True):
+    for got, want in zip(
+        np.atleast_1d(got_state) if cell != "lstm" else got_state,
+        np.atleast_1d(as_numpy(want_state)) if cell != "lstm" else as_numpy(want_state),
+        strict=True,
+    ):
         np.testing.assert_allclose(got, want, rtol=0, atol=tol)
 
 

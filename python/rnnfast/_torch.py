@@ -30,6 +30,7 @@ def from_torch(module: Any) -> RNN | LSTM | GRU:
     >>> out, h = model(x.numpy())
     >>> bool(abs(out - module(x)[0].detach().numpy()).max() < 1e-5)
     True
+
     """
     mode = _MODES.get(str(getattr(module, "mode", "")))
     if mode is None:
@@ -37,7 +38,9 @@ def from_torch(module: Any) -> RNN | LSTM | GRU:
             f"module: expected a torch.nn.RNN, LSTM or GRU, got {type(module).__name__}"
         )
     if getattr(module, "proj_size", 0):
-        raise ParameterError(f"module: LSTM projections are not supported (proj_size={module.proj_size})")
+        raise ParameterError(
+            f"module: LSTM projections are not supported (proj_size={module.proj_size})"
+        )
     weight = module.weight_ih_l0
     dtype = str(weight.dtype).removeprefix("torch.")
     if dtype not in ("float32", "float64"):

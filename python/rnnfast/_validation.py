@@ -126,5 +126,6 @@ def resolve_rng(random_state: Any) -> np.random.Generator:
     if random_state is None or isinstance(random_state, int | np.integer):
         return np.random.default_rng(random_state)
     raise ParameterError(
-        f"random_state: expected None, an int, or a numpy Generator/RandomState, got {random_state!r}"
+        "random_state: expected None, an int, or a numpy Generator/RandomState, "
+        f"got {random_state!r}"
     )

@@ -158,7 +158,9 @@ class _RecurrentNetwork:
 
     # -- inference ---------------------------------------------------------------------------
 
-    def forward(self, x: Any, state: State | None = None, lengths: Any = None) -> tuple[Array, State]:
+    def forward(
+        self, x: Any, state: State | None = None, lengths: Any = None
+    ) -> tuple[Array, State]:
         """Runs the network over a batch of sequences; returns ``(output, state)``.
 
         Parameters
@@ -205,6 +207,7 @@ class _RecurrentNetwork:
         ((3, 10, 32), (4, 3, 16), (4, 3, 16))
         >>> bool((out[2, 2:] == 0).all())
         True
+
         """
         batch = as_batch(x, lengths, self.dtype, self.input_size)
         h0, c0 = self._split_state(state, batch)
@@ -282,6 +285,7 @@ class RNN(_RecurrentNetwork):
     >>> out, h = rnn(np.ones((5, 4), dtype=np.float32))
     >>> out.shape, h.shape
     ((5, 8), (1, 8))
+
     """
 
     _gates = 1
@@ -333,10 +337,10 @@ class LSTM(_RecurrentNetwork):
     ((2, 4, 5), (1, 2, 5))
     >>> bool(np.allclose(out[1, 1], h[0, 1]))
     True
+
     """
 
     _gates = 4
-
 
     def _split_state(self, state: Any, batch: Any) -> tuple[Array | None, Array | None]:
         if state is None:
@@ -364,7 +368,7 @@ class GRU(_RecurrentNetwork):
     >>> out, h = gru(np.zeros((2, 6, 3)), lengths=[6, 3])
     >>> out.shape, h.shape, out.dtype
     ((2, 6, 10), (2, 2, 5), dtype('float64'))
+
     """
 
     _gates = 3
-

@@ -206,11 +206,7 @@ impl<T: Float> Network<T> {
                 order: &order,
                 init,
             };
-            let threads = if run.flops() >= PARALLEL_MIN_FLOPS {
-                threads
-            } else {
-                1
-            };
+            let threads = if run.worth_parallel() { threads } else { 1 };
             let output = par::install(threads, || run.execute(threads, &mut h_n, &mut c_n))?;
             layer_input = Cow::Owned(output);
         }
@@ -315,10 +311,17 @@ struct Task {
 }
 
 impl<T: Float> LayerRun<'_, T> {
-    fn flops(&self) -> usize {
+    /// Whether the layer has independent recurrences to spread and enough work to pay for the
+    /// hand-off to the pool (a single recurrence is inherently sequential).
+    fn worth_parallel(&self) -> bool {
         let cfg = &self.net.config;
         let per_step = cfg.gate_rows() * (cfg.layer_input_size(self.layer) + cfg.hidden_size);
-        2 * cfg.directions() * self.batch * self.steps * per_step
+        let flops = 2 * cfg.directions() * self.batch * self.steps * per_step;
+        flops >= PARALLEL_MIN_FLOPS && cfg.directions() * self.slices() > 1
+    }
+
+    fn slices(&self) -> usize {
+        self.batch.div_ceil(SLICE_ROWS)
     }
 
     /// Runs the layer; writes its final states into `h_n` / `c_n` and returns its output.
@@ -332,7 +335,9 @@ impl<T: Float> LayerRun<'_, T> {
         let finals: Vec<(Vec<T>, Vec<T>)> = {
             let out = SharedOut::new(&mut output);
             let run = |task: &Task| self.recur(task, &projections[task.direction], &out);
-            if tasks.len() > 1 {
+            // Outside `par::install` rayon would fall back to its global pool: only go parallel
+            // when this call was given threads.
+            if threads > 1 && tasks.len() > 1 {
                 tasks.par_iter().map(run).collect()
             } else {
                 tasks.iter().map(run).collect()
@@ -377,7 +382,7 @@ impl<T: Float> LayerRun<'_, T> {
     /// depends on how many rows it has, and results must not change with `set_num_threads`.
     fn tasks(&self) -> Vec<Task> {
         let dirs = self.net.config.directions();
-        let slices = self.batch.div_ceil(SLICE_ROWS);
+        let slices = self.slices();
         (0..dirs)
             .flat_map(|direction| {
                 (0..slices).map(move |s| Task {

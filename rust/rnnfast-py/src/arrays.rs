@@ -27,7 +27,10 @@ impl<'py, T: Element> Checked<'py, T> {
         })?;
         let shape = array.shape().to_vec();
         let matches = shape.len() == expected.len()
-            && shape.iter().zip(expected).all(|(s, e)| e.is_none_or(|e| e == *s));
+            && shape
+                .iter()
+                .zip(expected)
+                .all(|(s, e)| e.is_none_or(|e| e == *s));
         if !matches {
             let want: Vec<String> = expected
                 .iter()

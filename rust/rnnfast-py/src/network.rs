@@ -107,12 +107,17 @@ fn build<T: Float + Element>(
         let cols = config.layer_input_size(index / dirs);
         let take = |i: usize, name: &str, shape: &[Option<usize>]| -> PyResult<Vec<T>> {
             let name = format!("{name}[{index}]");
-            Ok(Checked::<T>::new(&name, &arrays[i], shape)?.as_slice()?.to_vec())
+            Ok(Checked::<T>::new(&name, &arrays[i], shape)?
+                .as_slice()?
+                .to_vec())
         };
         let w_ih = take(0, "weight_ih", &[Some(rows), Some(cols)])?;
         let w_hh = take(1, "weight_hh", &[Some(rows), Some(config.hidden_size)])?;
         let (b_ih, b_hh) = if config.bias {
-            (take(2, "bias_ih", &[Some(rows)])?, take(3, "bias_hh", &[Some(rows)])?)
+            (
+                take(2, "bias_ih", &[Some(rows)])?,
+                take(3, "bias_hh", &[Some(rows)])?,
+            )
         } else {
             (Vec::new(), Vec::new())
         };
@@ -181,7 +186,9 @@ fn to_lengths(raw: &[i64]) -> PyResult<Vec<usize>> {
         .enumerate()
         .map(|(b, &len)| {
             usize::try_from(len).map_err(|_| {
-                ShapeError::new_err(format!("lengths[{b}]: expected a positive length, got {len}"))
+                ShapeError::new_err(format!(
+                    "lengths[{b}]: expected a positive length, got {len}"
+                ))
             })
         })
         .collect()

@@ -22,7 +22,7 @@ pub const EXP_POLY: [f32; 6] = [
     8.333_452e-3,
     4.166_579_6e-2,
     1.666_666_5e-1,
-    5.000_000_1e-1,
+    0.5,
 ];
 /// Below this magnitude `tanh` uses its Taylor polynomial.
 pub const TANH_SMALL: f32 = 0.4;
@@ -36,18 +36,6 @@ pub const TANH_POLY: [f32; 6] = [
     -1.0 / 3.0,
 ];
 
-/// Clamps like the SIMD kernels do, keeping NaN (which `f32::clamp` would also keep).
-#[inline]
-fn clamp_exp_input(x: f32) -> f32 {
-    if x > EXP_HI {
-        EXP_HI
-    } else if x < EXP_LO {
-        EXP_LO
-    } else {
-        x
-    }
-}
-
 /// Horner evaluation of `coeffs` (highest degree first) at `x`, with fused multiply-adds.
 #[inline]
 pub fn horner(coeffs: &[f32], x: f32) -> f32 {
@@ -57,7 +45,8 @@ pub fn horner(coeffs: &[f32], x: f32) -> f32 {
 /// `exp(x)` by the kernels' approximation.
 #[inline]
 pub fn exp_f32(x: f32) -> f32 {
-    let x = clamp_exp_input(x);
+    // `clamp` keeps NaN, as the SIMD kernels' operand order does.
+    let x = x.clamp(EXP_LO, EXP_HI);
     let n = (x * LOG2E).round_ties_even();
     let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, x));
     let p = horner(&EXP_POLY, r).mul_add(r * r, r) + 1.0;
