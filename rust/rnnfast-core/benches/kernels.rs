@@ -7,9 +7,11 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rnnfast_core::simd::{Arch, sigmoid_f32_on, tanh_f32_on};
 
+/// An in-place activation kernel run on a chosen SIMD level.
+type Kernel = fn(Arch, &mut [f32]);
+
 fn activations(c: &mut Criterion) {
-    let kernels: [(&str, fn(Arch, &mut [f32])); 2] =
-        [("sigmoid", sigmoid_f32_on), ("tanh", tanh_f32_on)];
+    let kernels: [(&str, Kernel); 2] = [("sigmoid", sigmoid_f32_on), ("tanh", tanh_f32_on)];
     for (name, kernel) in kernels {
         let mut group = c.benchmark_group(name);
         for len in [128usize, 1024] {
