@@ -12,7 +12,8 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "maturin>=1.10,<2" "numpy>=1.26,<3" "pytest>=8" \
-		"hypothesis>=6.100" "onnx>=1.17" "onnxruntime>=1.20" "pytest-benchmark>=4" "ruff>=0.6"
+		"hypothesis>=6.100" "onnx>=1.17" "onnxruntime>=1.20" "pytest-benchmark>=4" "ruff>=0.6" \
+		"mypy>=1.10"
 	touch $@
 
 build: $(VENV)/.installed
@@ -26,6 +27,7 @@ lint: $(VENV)/.installed
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	$(VENV)/bin/ruff check python tests benches examples
 	$(VENV)/bin/ruff format --check python tests benches examples
+	$(VENV)/bin/mypy
 
 fmt: $(VENV)/.installed
 	cargo fmt --all
