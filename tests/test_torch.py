@@ -33,6 +33,11 @@ def torch_forward(module, x, lengths, state):
     return out.numpy(), st
 
 
+def as_tuple(state):
+    """An LSTM state is already a pair; other cells' single array becomes a 1-tuple."""
+    return state if isinstance(state, tuple) else (state,)
+
+
 def as_numpy(state):
     return tuple(s.numpy() for s in state) if isinstance(state, tuple) else state.numpy()
 
@@ -74,11 +79,7 @@ def test_matches_torch(cell, dtype, num_layers, bidirectional, bias, ragged):
     got_out, got_state = model(x, np_state, lengths=lengths)
     tol = TOL[dtype]
     np.testing.assert_allclose(got_out, want_out, rtol=0, atol=tol)
-    for got, want in zip(
-        np.atleast_1d(got_state) if cell != "lstm" else got_state,
-        np.atleast_1d(as_numpy(want_state)) if cell != "lstm" else as_numpy(want_state),
-        strict=True,
-    ):
+    for got, want in zip(as_tuple(got_state), as_tuple(as_numpy(want_state)), strict=True):
         np.testing.assert_allclose(got, want, rtol=0, atol=tol)
 
 

@@ -148,6 +148,7 @@ class _RecurrentNetwork:
                 value = as_float_array(name, _to_numpy(state_dict[name]), self.dtype)
                 if value.shape != shape:
                     raise ShapeError(f"{name}: expected shape {shape}, got {value.shape}")
+                # Always own the data: even a converted array may share memory with a tensor.
                 params[name] = value.copy()
         previous, self._params = self._params, params
         try:
