@@ -11,7 +11,7 @@ export MATURIN_NO_INSTALL_RUST := 1
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "maturin>=1.10,<2" "numpy>=1.26,<3" "pytest>=8" \
+	$(PY) -m pip install --quiet "maturin>=1.10,<2" "numpy>=1.26,<3" "scikit-learn>=1.6" "pytest>=8" \
 		"hypothesis>=6.100" "onnx>=1.17" "onnxruntime>=1.20" "pytest-benchmark>=4" "ruff>=0.6" \
 		"mypy>=1.10"
 	touch $@
