@@ -22,6 +22,9 @@ pub enum RnnError {
     /// An input holds NaN or infinity where finite values are required.
     #[error("{what} contains NaN or infinity (first at flat index {index})")]
     NonFinite { what: String, index: usize },
+    /// A computation broke down numerically (a diverging training run, say).
+    #[error("{what}")]
+    Numerical { what: String },
 }
 
 /// Shorthand used across the crate.

@@ -21,6 +21,10 @@ pub trait Float:
     const NAME: &'static str;
     /// Converts a literal; exact for the small constants the cells use.
     fn from_f64(v: f64) -> Self;
+    /// Widens (or keeps) to `f64`, for accumulations that must not lose precision.
+    fn to_f64(self) -> f64;
+    /// The square root.
+    fn sqrt(self) -> Self;
     /// `true` unless NaN or ±inf.
     fn finite(self) -> bool;
     /// `x <- 1 / (1 + exp(-x))`, elementwise.
@@ -34,6 +38,14 @@ impl Float for f32 {
     #[inline]
     fn from_f64(v: f64) -> Self {
         v as f32
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
     }
     #[inline]
     fn finite(self) -> bool {
@@ -54,6 +66,14 @@ impl Float for f64 {
     #[inline]
     fn from_f64(v: f64) -> Self {
         v
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
     }
     #[inline]
     fn finite(self) -> bool {

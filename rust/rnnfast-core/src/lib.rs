@@ -5,6 +5,7 @@
 //! - [`linalg`]: the matrix products the cells use;
 //! - [`cells`]: the Elman, LSTM and GRU equations (PyTorch conventions);
 //! - [`network`]: stacked, bidirectional, ragged-batch inference;
+//! - [`train`]: backpropagation through time, losses and optimizers;
 //! - [`par`]: the bounded thread pool and the parallelism policy.
 
 pub mod cells;
@@ -14,6 +15,7 @@ pub mod linalg;
 pub mod network;
 pub mod par;
 pub mod simd;
+pub mod train;
 
 pub use cells::CellKind;
 pub use error::{Result, RnnError};

@@ -19,12 +19,73 @@ pub fn matmul_nt<T: Float>(
     accumulate: bool,
     par: Par,
 ) {
-    debug_assert_eq!(dst.len(), m * n);
-    debug_assert_eq!(a.len(), m * k);
     debug_assert_eq!(b.len(), n * k);
-    let dst = MatMut::from_row_major_slice_mut(dst, m, n);
-    let lhs = MatRef::from_row_major_slice(a, m, k);
     let rhs = MatRef::from_row_major_slice(b, n, k).transpose();
+    product(
+        dst,
+        MatRef::from_row_major_slice(a, m, k),
+        rhs,
+        accumulate,
+        par,
+    );
+}
+
+/// `dst (m×n) = a (m×k) · b`, or `+=` when `accumulate`, where `b` is `k×n`.
+///
+/// Backpropagation through a weight matrix: gate gradients `(rows, gates·hidden)` times the
+/// PyTorch-layout weights `(gates·hidden, features)` give the gradients of the features.
+pub fn matmul_nn<T: Float>(
+    dst: &mut [T],
+    a: &[T],
+    b: &[T],
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+    par: Par,
+) {
+    debug_assert_eq!(b.len(), k * n);
+    let rhs = MatRef::from_row_major_slice(b, k, n);
+    product(
+        dst,
+        MatRef::from_row_major_slice(a, m, k),
+        rhs,
+        accumulate,
+        par,
+    );
+}
+
+/// `dst (m×n) = aᵀ · b`, or `+=` when `accumulate`, where `a` is `k×m` and `b` is `k×n`.
+///
+/// The weight gradient of a layer over all time steps at once: `(rows, gates·hidden)ᵀ` times
+/// `(rows, features)`, summing over the rows in one product.
+pub fn matmul_tn<T: Float>(
+    dst: &mut [T],
+    a: &[T],
+    b: &[T],
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+    par: Par,
+) {
+    debug_assert_eq!(a.len(), k * m);
+    debug_assert_eq!(b.len(), k * n);
+    let lhs = MatRef::from_row_major_slice(a, k, m).transpose();
+    product(
+        dst,
+        lhs,
+        MatRef::from_row_major_slice(b, k, n),
+        accumulate,
+        par,
+    );
+}
+
+fn product<T: Float>(
+    dst: &mut [T],
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    accumulate: bool,
+    par: Par,
+) {
+    debug_assert_eq!(dst.len(), lhs.nrows() * rhs.ncols());
+    let dst = MatMut::from_row_major_slice_mut(dst, lhs.nrows(), rhs.ncols());
     let accum = if accumulate {
         Accum::Add
     } else {
@@ -43,9 +104,64 @@ pub fn add_row_bias<T: Float>(dst: &mut [T], bias: &[T]) {
     }
 }
 
+/// `dst[j] += Σ_rows src[row, j]`: the bias gradient of a layer over all its rows.
+pub fn add_column_sums<T: Float>(dst: &mut [T], src: &[T]) {
+    if dst.is_empty() {
+        return;
+    }
+    for row in src.chunks_exact(dst.len()) {
+        dst.iter_mut().zip(row).for_each(|(d, &s)| *d += s);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn naive(a: &[f64], b: &[f64], (m, n, k): (usize, usize, usize)) -> Vec<f64> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                out[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        out
+    }
+
+    fn transpose(a: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+        (0..cols * rows)
+            .map(|i| a[(i % rows) * cols + i / rows])
+            .collect()
+    }
+
+    #[test]
+    fn nn_and_tn_products_match_naive_products() {
+        let (m, n, k) = (4, 6, 5);
+        let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.3).cos()).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.7).sin()).collect();
+        let want = naive(&a, &b, (m, n, k));
+        let mut nn = vec![0.0; m * n];
+        matmul_nn(&mut nn, &a, &b, (m, n, k), false, Par::Seq);
+        let mut tn = vec![0.0; m * n];
+        matmul_tn(
+            &mut tn,
+            &transpose(&a, m, k),
+            &b,
+            (m, n, k),
+            false,
+            Par::Seq,
+        );
+        for ((x, y), w) in nn.iter().zip(&tn).zip(&want) {
+            assert!((x - w).abs() < 1e-12 && (y - w).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn column_sums_accumulate() {
+        let mut d = vec![1.0f64, 1.0];
+        add_column_sums(&mut d, &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(d, [5.0, 7.0]);
+    }
 
     #[test]
     fn matmul_nt_matches_naive_product() {

@@ -62,7 +62,8 @@ impl NetworkConfig {
         self.num_layers * self.directions() * batch * self.hidden_size
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks that every size is at least 1.
+    pub fn validate(&self) -> Result<()> {
         for (name, value) in [
             ("input_size", self.input_size),
             ("hidden_size", self.hidden_size),
@@ -184,7 +185,7 @@ impl<T: Float> Network<T> {
         init: &InitialState<T>,
         threads: usize,
     ) -> Result<Forward<T>> {
-        let lengths = self.validate_call(seqs, init)?;
+        let lengths = validate_inputs(&self.config, seqs, init)?;
         let cfg = &self.config;
         let mut order: Vec<usize> = (0..seqs.batch).collect();
         order.sort_by_key(|&b| std::cmp::Reverse(lengths[b]));
@@ -216,69 +217,73 @@ impl<T: Float> Network<T> {
             c_n,
         })
     }
+}
 
-    /// Checks a call's arguments; returns the sequence lengths.
-    fn validate_call(&self, seqs: &Sequences<T>, init: &InitialState<T>) -> Result<Vec<usize>> {
-        let cfg = &self.config;
-        if seqs.batch == 0 {
-            return Err(RnnError::shape(
-                "input",
-                "at least one sequence",
-                "an empty batch",
-            ));
-        }
-        if seqs.steps == 0 {
-            return Err(RnnError::shape(
-                "input",
-                "at least one time step",
-                "0 steps",
-            ));
-        }
-        let row = seqs.steps * cfg.input_size;
-        expect_len("input", seqs.batch * row, seqs.data.len())?;
-        let lengths = match seqs.lengths {
-            None => vec![seqs.steps; seqs.batch],
-            Some(given) => {
-                expect_len("lengths (one per sequence)", seqs.batch, given.len())?;
-                if let Some((b, &len)) = given
-                    .iter()
-                    .enumerate()
-                    .find(|&(_, &len)| len == 0 || len > seqs.steps)
-                {
-                    return Err(RnnError::shape(
-                        format!("lengths[{b}]"),
-                        format!("a length in 1..={}", seqs.steps),
-                        len,
-                    ));
-                }
-                given.to_vec()
-            }
-        };
-        // Only the real steps are checked: padding may hold anything, it is never read.
-        for (b, &len) in lengths.iter().enumerate() {
-            let start = b * row;
-            check_finite(
-                &format!("input sequence {b}"),
-                &seqs.data[start..start + len * cfg.input_size],
-            )?;
-        }
-        let state_len = cfg.state_len(seqs.batch);
-        if let Some(h0) = init.h0 {
-            expect_len("initial hidden state", state_len, h0.len())?;
-            check_finite("initial hidden state", h0)?;
-        }
-        if let Some(c0) = init.c0 {
-            if !cfg.cell.has_cell_state() {
-                return Err(RnnError::param(
-                    "state",
-                    format!("a {} network has no cell state", cfg.cell.name()),
+/// Checks a call's inputs against `cfg`: shapes, lengths, finite values of the real steps and
+/// of the initial states; returns the sequence lengths.
+pub fn validate_inputs<T: Float>(
+    cfg: &NetworkConfig,
+    seqs: &Sequences<T>,
+    init: &InitialState<T>,
+) -> Result<Vec<usize>> {
+    if seqs.batch == 0 {
+        return Err(RnnError::shape(
+            "input",
+            "at least one sequence",
+            "an empty batch",
+        ));
+    }
+    if seqs.steps == 0 {
+        return Err(RnnError::shape(
+            "input",
+            "at least one time step",
+            "0 steps",
+        ));
+    }
+    let row = seqs.steps * cfg.input_size;
+    expect_len("input", seqs.batch * row, seqs.data.len())?;
+    let lengths = match seqs.lengths {
+        None => vec![seqs.steps; seqs.batch],
+        Some(given) => {
+            expect_len("lengths (one per sequence)", seqs.batch, given.len())?;
+            if let Some((b, &len)) = given
+                .iter()
+                .enumerate()
+                .find(|&(_, &len)| len == 0 || len > seqs.steps)
+            {
+                return Err(RnnError::shape(
+                    format!("lengths[{b}]"),
+                    format!("a length in 1..={}", seqs.steps),
+                    len,
                 ));
             }
-            expect_len("initial cell state", state_len, c0.len())?;
-            check_finite("initial cell state", c0)?;
+            given.to_vec()
         }
-        Ok(lengths)
+    };
+    // Only the real steps are checked: padding may hold anything, it is never read.
+    for (b, &len) in lengths.iter().enumerate() {
+        let start = b * row;
+        check_finite(
+            &format!("input sequence {b}"),
+            &seqs.data[start..start + len * cfg.input_size],
+        )?;
     }
+    let state_len = cfg.state_len(seqs.batch);
+    if let Some(h0) = init.h0 {
+        expect_len("initial hidden state", state_len, h0.len())?;
+        check_finite("initial hidden state", h0)?;
+    }
+    if let Some(c0) = init.c0 {
+        if !cfg.cell.has_cell_state() {
+            return Err(RnnError::param(
+                "state",
+                format!("a {} network has no cell state", cfg.cell.name()),
+            ));
+        }
+        expect_len("initial cell state", state_len, c0.len())?;
+        check_finite("initial cell state", c0)?;
+    }
+    Ok(lengths)
 }
 
 /// `l0`, `l0_reverse`, `l1`, ... as PyTorch names the weight sets.

@@ -89,6 +89,89 @@ impl CellKind {
     }
 }
 
+/// The gradients one backward step produces, per sequence.
+///
+/// `dgx` and `dgh` are the gradients w.r.t. the input-side (`x·W_ihᵀ + b_ih`) and hidden-side
+/// (`h·W_hhᵀ + b_hh`) pre-activations; they differ only for GRU, whose reset gate scales the
+/// hidden side of the candidate.
+pub struct StepGrads<'a, T> {
+    pub dgx: &'a mut [T],
+    pub dgh: &'a mut [T],
+}
+
+impl CellKind {
+    /// Width of the extra values [`CellKind::update_recording`] keeps per step: LSTM
+    /// `[c_prev, tanh(c)]`, GRU the candidate's hidden projection `h_prev·W_hnᵀ + b_hn`, Elman
+    /// nothing.
+    pub fn aux_width(self, hidden: usize) -> usize {
+        match self {
+            Self::RnnTanh | Self::RnnRelu => 0,
+            Self::Lstm => 2 * hidden,
+            Self::Gru => hidden,
+        }
+    }
+
+    /// [`CellKind::update`] for a training forward pass: `gates` holds `h·W_hhᵀ` on entry (as
+    /// `rec` does) and the activated gates on exit (for Elman, the new `h`); `aux` receives the
+    /// values of [`CellKind::aux_width`]. Together they are all the backward pass needs.
+    #[inline]
+    pub fn update_recording<T: Float>(
+        self,
+        xp: &[T],
+        gates: &mut [T],
+        b_hh: &[T],
+        h: &mut [T],
+        c: &mut [T],
+        aux: &mut [T],
+    ) {
+        let n = h.len();
+        match self {
+            Self::Lstm => aux[..n].copy_from_slice(c),
+            Self::Gru => {
+                aux.copy_from_slice(&gates[2 * n..]);
+                if !b_hh.is_empty() {
+                    add_input_and_bias(aux, &b_hh[2 * n..], &[]);
+                }
+            }
+            Self::RnnTanh | Self::RnnRelu => {}
+        }
+        self.update(xp, gates, b_hh, h, c);
+        if self == Self::Lstm {
+            let tanh_c = &mut aux[n..];
+            tanh_c.copy_from_slice(c);
+            T::tanh_inplace(tanh_c);
+        }
+    }
+
+    /// Backward through one step of one sequence, from what [`CellKind::update_recording`] kept.
+    ///
+    /// On entry `dh` (and `dc` for LSTM) hold the loss gradient w.r.t. this step's state; on exit
+    /// they hold the part of the gradient w.r.t. the previous state that does not flow through
+    /// `W_hh` (the caller adds `dgh·W_hh`). `h_prev` is the state this step started from.
+    #[inline]
+    pub fn backward<T: Float>(
+        self,
+        gates: &[T],
+        aux: &[T],
+        h_prev: &[T],
+        dh: &mut [T],
+        dc: &mut [T],
+        grads: StepGrads<'_, T>,
+    ) {
+        match self {
+            Self::RnnTanh | Self::RnnRelu => {
+                rnn::backward(gates, dh, grads.dgx, self == Self::RnnRelu);
+                grads.dgh.copy_from_slice(grads.dgx);
+            }
+            Self::Lstm => {
+                lstm::backward(gates, aux, dh, dc, grads.dgx);
+                grads.dgh.copy_from_slice(grads.dgx);
+            }
+            Self::Gru => gru::backward(gates, aux, h_prev, dh, grads.dgx, grads.dgh),
+        }
+    }
+}
+
 /// `pre[j] += xp[j] + b_hh[j]` (the bias may be empty).
 #[inline]
 fn add_input_and_bias<T: Float>(pre: &mut [T], xp: &[T], b_hh: &[T]) {

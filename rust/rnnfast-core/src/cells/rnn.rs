@@ -25,3 +25,18 @@ pub(super) fn relu_inplace<T: Float>(x: &mut [T]) {
         }
     });
 }
+
+/// Backward through one step: `h` is the step's output, `dh` its loss gradient (zeroed on exit:
+/// all of `h_prev`'s gradient flows through `W_hh`), `dg` the pre-activation gradient.
+#[inline]
+pub(super) fn backward<T: Float>(h: &[T], dh: &mut [T], dg: &mut [T], relu: bool) {
+    let (zero, one) = (T::default(), T::from_f64(1.0));
+    for ((g, d), &hv) in dg.iter_mut().zip(dh.iter_mut()).zip(h) {
+        *g = if relu {
+            if hv > zero { *d } else { zero }
+        } else {
+            *d * (one - hv * hv)
+        };
+        *d = zero;
+    }
+}
