@@ -9,8 +9,10 @@
 
 from . import _rnnfast
 from ._torch import from_torch
-from .exceptions import NonFiniteError, ParameterError, RnnfastError, ShapeError
+from .estimators import RNNClassifier, RNNRegressor
+from .exceptions import NonFiniteError, NumericalError, ParameterError, RnnfastError, ShapeError
 from .recurrent import GRU, LSTM, RNN
+from .sequence_model import SequenceModel
 
 __version__: str = _rnnfast.__version__
 
@@ -19,8 +21,12 @@ __all__ = [
     "LSTM",
     "RNN",
     "NonFiniteError",
+    "NumericalError",
     "ParameterError",
+    "RNNClassifier",
+    "RNNRegressor",
     "RnnfastError",
+    "SequenceModel",
     "ShapeError",
     "__version__",
     "from_torch",

@@ -36,3 +36,57 @@ class Network:
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
 def simd_arch() -> str: ...
+
+class Trainer:
+    def __new__(
+        cls,
+        cell: str,
+        input_size: int,
+        hidden_sizes: list[int],
+        bidirectional: bool,
+        bias: bool,
+        outputs: int,
+        target: str,
+        loss: str,
+        *,
+        solver: str = "adam",
+        batch_size: int = 32,
+        alpha: float = 0.0,
+        momentum: float = 0.9,
+        nesterov: bool = True,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        clip_norm: float | None = None,
+        bptt_steps: int | None = None,
+    ) -> Trainer: ...
+    @property
+    def n_params(self) -> int: ...
+    def layout(self) -> list[tuple[int, str, int, list[int]]]: ...
+    def epoch(
+        self,
+        params: npt.NDArray[np.floating[Any]],
+        first: npt.NDArray[np.floating[Any]],
+        second: npt.NDArray[np.floating[Any]],
+        step: int,
+        x: npt.NDArray[np.floating[Any]],
+        lengths: npt.NDArray[np.int64] | None,
+        targets: npt.NDArray[np.floating[Any]],
+        order: npt.NDArray[np.int64],
+        learning_rate: float,
+    ) -> tuple[float, int]: ...
+    def loss_and_gradient(
+        self,
+        params: npt.NDArray[np.floating[Any]],
+        x: npt.NDArray[np.floating[Any]],
+        targets: npt.NDArray[np.floating[Any]],
+        lengths: npt.NDArray[np.int64] | None = None,
+        h0: npt.NDArray[np.floating[Any]] | None = None,
+        c0: npt.NDArray[np.floating[Any]] | None = None,
+    ) -> tuple[
+        float,
+        npt.NDArray[np.floating[Any]],
+        npt.NDArray[np.floating[Any]],
+        npt.NDArray[np.floating[Any]],
+        npt.NDArray[np.floating[Any]] | None,
+    ]: ...

@@ -32,15 +32,24 @@ class Batch:
     unbatched: bool
 
 
-def as_float_array(name: str, value: Any, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+def as_float_array(
+    name: str, value: Any, dtype: np.dtype[Any], *, allow_int: bool = False
+) -> npt.NDArray[Any]:
     """Converts ``value`` to a C-contiguous array of ``dtype``, refusing non-float input.
+
+    With ``allow_int`` (scikit-learn's convention for estimator data), integer and boolean input
+    is converted too. Complex, string and object input is always refused.
 
     >>> as_float_array("x", [[1.0, 2.0]], np.dtype("float32")).dtype
     dtype('float32')
+    >>> as_float_array("X", [[1, 2]], np.dtype("float64"), allow_int=True).dtype
+    dtype('float64')
     """
     array = np.asarray(value)
-    if array.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating-point array, got dtype {array.dtype}")
+    accepted = "fiub" if allow_int else "f"
+    if array.dtype.kind not in accepted:
+        kinds = "numeric" if allow_int else "floating-point"
+        raise TypeError(f"{name}: expected a {kinds} array, got dtype {array.dtype}")
     return np.ascontiguousarray(array, dtype=dtype)
 
 
@@ -53,30 +62,52 @@ def _as_lengths(lengths: Any, batch: int) -> npt.NDArray[np.int64]:
     return np.ascontiguousarray(array, dtype=np.int64)
 
 
-def _pad(sequences: Sequence[Any], dtype: np.dtype[Any], input_size: int) -> Batch:
+def _pad(
+    sequences: Sequence[Any],
+    dtype: np.dtype[Any],
+    input_size: int | None,
+    name: str,
+    allow_int: bool,
+) -> Batch:
     if len(sequences) == 0:
-        raise ShapeError("input: expected at least one sequence, got an empty list")
-    arrays = [as_float_array(f"input[{i}]", s, dtype) for i, s in enumerate(sequences)]
+        raise ShapeError(f"{name}: expected at least one sequence, got an empty list")
+    arrays = [
+        as_float_array(f"{name}[{i}]", s, dtype, allow_int=allow_int)
+        for i, s in enumerate(sequences)
+    ]
+    if input_size is None and arrays[0].ndim == 2:
+        input_size = arrays[0].shape[1]
     for i, a in enumerate(arrays):
         if a.ndim != 2:
-            raise ShapeError(f"input[{i}]: expected a 2-D (steps, features) array, got {a.shape}")
+            raise ShapeError(f"{name}[{i}]: expected a 2-D (steps, features) array, got {a.shape}")
         if a.shape[1] != input_size:
-            raise ShapeError(f"input[{i}]: expected {input_size} features, got {a.shape[1]}")
+            raise ShapeError(f"{name}[{i}]: expected {input_size} features, got {a.shape[1]}")
         if a.shape[0] == 0:
-            raise ShapeError(f"input[{i}]: expected at least one time step, got 0")
+            raise ShapeError(f"{name}[{i}]: expected at least one time step, got 0")
     lengths = np.array([a.shape[0] for a in arrays], dtype=np.int64)
-    data = np.zeros((len(arrays), int(lengths.max()), input_size), dtype=dtype)
+    data = np.zeros((len(arrays), int(lengths.max()), arrays[0].shape[1]), dtype=dtype)
     for row, a in zip(data, arrays, strict=True):
         row[: a.shape[0]] = a
     return Batch(data, lengths, unbatched=False)
 
 
-def as_batch(x: Any, lengths: Any, dtype: np.dtype[Any], input_size: int) -> Batch:
+def as_batch(
+    x: Any,
+    lengths: Any,
+    dtype: np.dtype[Any],
+    input_size: int | None,
+    *,
+    name: str = "input",
+    allow_int: bool = False,
+) -> Batch:
     """Normalises the three accepted input forms to one padded batch.
 
     - a 2-D array ``(steps, features)``: one sequence;
     - a 3-D array ``(batch, steps, features)``, optionally with ``lengths`` for ragged batches;
     - a list of 2-D arrays of different lengths (``lengths`` then comes from the list).
+
+    ``input_size`` None takes the feature count from the data; errors name the argument
+    ``name``; ``allow_int`` accepts integer data (see :func:`as_float_array`).
 
     >>> b = as_batch([np.ones((2, 3)), np.ones((4, 3))], None, np.dtype("float64"), 3)
     >>> b.data.shape, b.lengths.tolist()
@@ -85,15 +116,17 @@ def as_batch(x: Any, lengths: Any, dtype: np.dtype[Any], input_size: int) -> Bat
     if isinstance(x, list | tuple):
         if lengths is not None:
             raise ParameterError("lengths: must be None when input is a list of sequences")
-        return _pad(x, dtype, input_size)
-    data = as_float_array("input", x, dtype)
+        return _pad(x, dtype, input_size, name, allow_int)
+    data = as_float_array(name, x, dtype, allow_int=allow_int)
     if data.ndim not in (2, 3):
         raise ShapeError(
-            "input: expected a 2-D (steps, features) or 3-D (batch, steps, features) array "
+            f"{name}: expected a 2-D (steps, features) or 3-D (batch, steps, features) array "
             f"or a list of 2-D arrays, got shape {data.shape}"
         )
-    if data.shape[-1] != input_size:
-        raise ShapeError(f"input: expected {input_size} features (last axis), got {data.shape[-1]}")
+    if input_size is not None and data.shape[-1] != input_size:
+        raise ShapeError(
+            f"{name}: expected {input_size} features (last axis), got {data.shape[-1]}"
+        )
     if data.ndim == 2:
         if lengths is not None:
             raise ParameterError("lengths: must be None for a single 2-D sequence")

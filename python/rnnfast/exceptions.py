@@ -9,7 +9,7 @@ derive from :class:`RnnfastError`.
 True
 """
 
-__all__ = ["NonFiniteError", "ParameterError", "RnnfastError", "ShapeError"]
+__all__ = ["NonFiniteError", "NumericalError", "ParameterError", "RnnfastError", "ShapeError"]
 
 
 class RnnfastError(Exception):
@@ -26,3 +26,7 @@ class ParameterError(RnnfastError, ValueError):
 
 class NonFiniteError(RnnfastError, ValueError):
     """An input or weight contains NaN or infinity."""
+
+
+class NumericalError(RnnfastError, ArithmeticError):
+    """A computation broke down numerically, such as a training run whose loss diverged."""

@@ -1,6 +1,9 @@
 //! NumPy arrays in, checked: dtype, contiguity and exact shape, each failure naming the argument.
 
-use numpy::{Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{
+    Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyReadwriteArrayDyn,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
@@ -62,6 +65,20 @@ impl<'py, T: Element> Checked<'py, T> {
             .as_slice()
             .map_err(|e| PyTypeError::new_err(e.to_string()))
     }
+}
+
+/// Borrows `obj` mutably as a C-contiguous 1-D `T` array of `len` elements: state that a native
+/// call updates in place (parameters, optimizer moments).
+pub fn writable<'py, T: Element>(
+    name: &str,
+    obj: &Bound<'py, PyAny>,
+    len: usize,
+) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
+    // Checking through `Checked` first gives the same messages for dtype, shape and layout.
+    drop(Checked::<T>::new(name, obj, &[Some(len)])?);
+    obj.cast::<PyArrayDyn<T>>()?
+        .try_readwrite()
+        .map_err(|e| PyTypeError::new_err(format!("{name}: cannot write to the array ({e})")))
 }
 
 /// Borrows an optional argument (`None` stays `None`).

@@ -9,6 +9,7 @@ use rnnfast_core::RnnError;
 pyo3::import_exception!(rnnfast.exceptions, ShapeError);
 pyo3::import_exception!(rnnfast.exceptions, ParameterError);
 pyo3::import_exception!(rnnfast.exceptions, NonFiniteError);
+pyo3::import_exception!(rnnfast.exceptions, NumericalError);
 
 /// Wraps [`RnnError`] so that `?` converts it (the orphan rule forbids `From<RnnError> for PyErr`
 /// in this crate).
@@ -27,6 +28,7 @@ impl From<CoreError> for PyErr {
             RnnError::Shape { .. } => ShapeError::new_err(message),
             RnnError::InvalidParameter { .. } => ParameterError::new_err(message),
             RnnError::NonFinite { .. } => NonFiniteError::new_err(message),
+            RnnError::Numerical { .. } => NumericalError::new_err(message),
             // The enum is non-exhaustive across crates; a new variant still surfaces as an error.
             _ => pyo3::exceptions::PyRuntimeError::new_err(message),
         }

@@ -6,6 +6,7 @@
 mod arrays;
 mod errors;
 mod network;
+mod train;
 
 use pyo3::prelude::*;
 
@@ -15,6 +16,8 @@ mod _rnnfast {
 
     #[pymodule_export]
     use network::PyNetwork;
+    #[pymodule_export]
+    use train::PyTrainer;
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -9,7 +9,7 @@ use super::{GradientOptions, Layout, ModelSpec, Target};
 use crate::error::expect_len;
 use crate::float::check_finite;
 use crate::network::{InitialState, Sequences, validate_inputs};
-use crate::{Float, Result, par};
+use crate::{Float, Result, RnnError, par};
 
 /// Sequences per shard: the unit of parallel work and of the fixed reduction order. Small
 /// enough that a batch of 32 keeps two threads busy, large enough for efficient per-step
@@ -91,7 +91,24 @@ impl<'a, T: Float> Problem<'a, T> {
             steps: data.steps,
             lengths: data.lengths,
         };
-        let lengths = validate_inputs(&spec.network, &seqs, init)?;
+        // The initial state is checked here: its layout depends on each layer's width.
+        let lengths = validate_inputs(&spec.layer(0), &seqs, &InitialState::default())?;
+        let state_len = spec.state_len(data.n);
+        for (name, state) in [
+            ("initial hidden state", init.h0),
+            ("initial cell state", init.c0),
+        ] {
+            if let Some(state) = state {
+                expect_len(name, state_len, state.len())?;
+                check_finite(name, state)?;
+            }
+        }
+        if init.c0.is_some() && !spec.cell.has_cell_state() {
+            return Err(RnnError::param(
+                "state",
+                format!("a {} network has no cell state", spec.cell.name()),
+            ));
+        }
         let o = spec.outputs;
         match spec.target {
             Target::LastStep => {
@@ -156,7 +173,7 @@ impl<'a, T: Float> Problem<'a, T> {
         order.sort_by_key(|&b| Reverse(self.lengths[b]));
         let lens: Vec<usize> = order.iter().map(|&b| self.lengths[b]).collect();
         let steps = lens[0];
-        let features = self.spec.network.input_size;
+        let features = self.spec.input_size;
         let x = self.gather(self.data.x, &order, features, steps);
         let targets = match self.spec.target {
             Target::LastStep => order
@@ -193,17 +210,27 @@ impl<'a, T: Float> Problem<'a, T> {
         out
     }
 
-    /// Columns `order` of a `(layers·directions, n, hidden)` state, or empty when absent.
+    /// Columns `order` of a state of the whole data set, or empty when absent.
     fn gather_state(&self, state: Option<&[T]>, order: &[usize]) -> Vec<T> {
         let Some(state) = state else {
             return Vec::new();
         };
-        let h = self.spec.network.hidden_size;
-        state
-            .chunks_exact(self.data.n * h)
-            .flat_map(|set| order.iter().flat_map(move |&b| &set[b * h..(b + 1) * h]))
-            .copied()
-            .collect()
+        let mut out = Vec::with_capacity(self.spec.state_len(order.len()));
+        for (at, h) in self.state_blocks(self.data.n) {
+            out.extend(order.iter().flat_map(|&b| &state[at + b * h..][..h]));
+        }
+        out
+    }
+
+    /// Start and width of each layer-direction's block in a state of `n` sequences.
+    fn state_blocks(&self, n: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let dirs = self.spec.directions();
+        (0..self.spec.layers() * dirs).map(move |set| {
+            (
+                self.spec.state_offset(set, n),
+                self.spec.hidden_sizes[set / dirs],
+            )
+        })
     }
 
     /// Sums the shards in order, divides by the number of samples, adds the L2 penalty.
@@ -213,7 +240,6 @@ impl<'a, T: Float> Problem<'a, T> {
         parts: Vec<(Vec<usize>, ShardGrads<T>)>,
         extras: bool,
     ) -> Gradients<T> {
-        let net = &self.spec.network;
         let samples: usize = parts
             .iter()
             .map(|(order, _)| match self.spec.target {
@@ -222,7 +248,7 @@ impl<'a, T: Float> Problem<'a, T> {
             })
             .sum();
         let state_len = if extras {
-            net.state_len(self.data.n)
+            self.spec.state_len(self.data.n)
         } else {
             0
         };
@@ -232,17 +258,13 @@ impl<'a, T: Float> Problem<'a, T> {
             params: vec![T::default(); params.len()],
             input: vec![T::default(); if extras { self.data.x.len() } else { 0 }],
             h0: vec![T::default(); state_len],
-            c0: vec![
-                T::default();
-                if net.cell.has_cell_state() {
-                    state_len
-                } else {
-                    0
-                }
-            ],
+            c0: if self.spec.cell.has_cell_state() {
+                vec![T::default(); state_len]
+            } else {
+                Vec::new()
+            },
         };
-        let h = net.hidden_size;
-        let features = net.input_size;
+        let features = self.spec.input_size;
         for (order, part) in &parts {
             total.loss += part.loss;
             add_into(&mut total.params, &part.params);
@@ -255,12 +277,17 @@ impl<'a, T: Float> Problem<'a, T> {
                 let src = &part.input[i * steps * features..][..len];
                 total.input[b * self.data.steps * features..][..len].copy_from_slice(src);
             }
-            let n_shard = order.len();
-            for (whole, shard) in [(&mut total.h0, &part.h0), (&mut total.c0, &part.c0)] {
-                for (set, from) in shard.chunks_exact(n_shard * h).enumerate() {
+            let blocks = self
+                .state_blocks(order.len())
+                .zip(self.state_blocks(self.data.n));
+            for ((from, h), (to, _)) in blocks {
+                for (whole, shard) in [(&mut total.h0, &part.h0), (&mut total.c0, &part.c0)] {
+                    if shard.is_empty() {
+                        continue;
+                    }
                     for (i, &b) in order.iter().enumerate() {
-                        let to = (set * self.data.n + b) * h;
-                        whole[to..to + h].copy_from_slice(&from[i * h..(i + 1) * h]);
+                        let src = &shard[from + i * h..][..h];
+                        whole[to + b * h..][..h].copy_from_slice(src);
                     }
                 }
             }

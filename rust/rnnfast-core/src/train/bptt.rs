@@ -27,7 +27,8 @@ pub(super) struct Shard<'a, T> {
     pub targets: &'a [T],
     pub lengths: &'a [usize],
     pub steps: usize,
-    /// `(layers·directions, n, hidden)`, or empty for zeros.
+    /// [`ModelSpec::state_len`] values (`(layers·directions, n, hidden)` for equal widths), or
+    /// empty for zeros.
     pub h0: &'a [T],
     /// Same for the LSTM cell state.
     pub c0: &'a [T],
@@ -55,11 +56,9 @@ pub(super) fn run<T: Float>(
     window: usize,
     input_grads: bool,
 ) -> ShardGrads<T> {
-    let cfg = &spec.network;
     let n = shard.lengths.len();
-    let sets = cfg.num_layers * cfg.directions();
-    let state_len = sets * n * cfg.hidden_size;
-    let lstm = cfg.cell.has_cell_state();
+    let state_len = spec.state_len(n);
+    let lstm = spec.cell.has_cell_state();
     let initial = |given: &[T]| {
         if given.is_empty() {
             vec![T::default(); state_len]
@@ -145,12 +144,12 @@ impl<T: Float> Window<'_, T> {
     }
 
     fn run(&self, states: &mut States<T>, grads: &mut ShardGrads<T>) {
-        let cfg = &self.spec.network;
-        let dirs = cfg.directions();
+        let (dirs, layers) = (self.spec.directions(), self.spec.layers());
         let mut inputs = vec![self.window_input()];
-        let mut tapes = Vec::with_capacity(cfg.num_layers * dirs);
-        for layer in 0..cfg.num_layers {
-            let mut output = vec![T::default(); self.active() * self.w * dirs * cfg.hidden_size];
+        let mut tapes = Vec::with_capacity(layers * dirs);
+        for layer in 0..layers {
+            let width = dirs * self.spec.hidden_sizes[layer];
+            let mut output = vec![T::default(); self.active() * self.w * width];
             for d in 0..dirs {
                 tapes.push(self.forward(layer, d, &inputs[layer], states, &mut output));
             }
@@ -159,7 +158,7 @@ impl<T: Float> Window<'_, T> {
         let top = inputs.pop().unwrap_or_default();
         let mut d_output = self.head(&top, grads);
         let first_window = self.t0 == 0;
-        for layer in (0..cfg.num_layers).rev() {
+        for layer in (0..layers).rev() {
             let wants_input = layer > 0 || !grads.input.is_empty();
             let mut d_input = if wants_input {
                 vec![T::default(); inputs[layer].len()]
@@ -180,7 +179,7 @@ impl<T: Float> Window<'_, T> {
 
     /// The window's slice of the shard's input, `(active, w, input_size)`.
     fn window_input(&self) -> Vec<T> {
-        let features = self.spec.network.input_size;
+        let features = self.spec.input_size;
         let mut x = vec![T::default(); self.active() * self.w * features];
         for (i, &len) in self.lens.iter().enumerate() {
             let src = (i * self.shard.steps + self.t0) * features;
@@ -191,7 +190,7 @@ impl<T: Float> Window<'_, T> {
     }
 
     fn scatter_input_grads(&self, d_input: &[T], into: &mut [T]) {
-        let features = self.spec.network.input_size;
+        let features = self.spec.input_size;
         for (i, &len) in self.lens.iter().enumerate() {
             let dst = (i * self.shard.steps + self.t0) * features;
             let src = i * self.w * features;
@@ -213,14 +212,14 @@ impl<T: Float> Window<'_, T> {
         states: &mut States<T>,
         output: &mut [T],
     ) -> Tape<T> {
-        let cfg = &self.spec.network;
+        let cfg = self.spec.layer(layer);
         let (h, g, dirs) = (cfg.hidden_size, cfg.gate_rows(), cfg.directions());
         let a = cfg.cell.aux_width(h);
         let set = layer * dirs + d;
         let p = self.layout.set(self.params, set);
         let (an, rows) = (self.active(), self.active() * self.w);
         let mut xp = vec![T::default(); rows * g];
-        let in_size = cfg.layer_input_size(layer);
+        let in_size = cfg.input_size;
         matmul_nt(&mut xp, input, p.w_ih, (rows, g, in_size), false, Par::Seq);
         add_row_bias(&mut xp, p.b_ih);
         let mut tape = Tape {
@@ -228,7 +227,8 @@ impl<T: Float> Window<'_, T> {
             aux: vec![T::default(); rows * a],
             h_prev: vec![T::default(); rows * h],
         };
-        let state = set * self.n * h..(set * self.n + an) * h;
+        let at = self.spec.state_offset(set, self.n);
+        let state = at..at + an * h;
         let hs = &mut states.h[state.clone()];
         let cs = if states.c.is_empty() {
             &mut [][..]
@@ -273,8 +273,7 @@ impl<T: Float> Window<'_, T> {
 
     /// The head and the loss on the top layer's output; returns the gradient w.r.t. that output.
     fn head(&self, top: &[T], grads: &mut ShardGrads<T>) -> Vec<T> {
-        let cfg = &self.spec.network;
-        let (outputs, width) = (self.spec.outputs, cfg.directions() * cfg.hidden_size);
+        let (outputs, width) = (self.spec.outputs, self.spec.output_width());
         let weight = &self.params[self.layout.head_weight.clone()];
         let bias = &self.params[self.layout.head_bias.clone()];
         let samples = self.samples();
@@ -282,7 +281,7 @@ impl<T: Float> Window<'_, T> {
         let pick = Picker {
             rows: &samples,
             width,
-            hidden: cfg.hidden_size,
+            hidden: width / self.spec.directions(),
         };
         let features = pick.gather(top);
         let mut scores = vec![T::default(); m * outputs];
@@ -366,7 +365,7 @@ impl<T: Float> Window<'_, T> {
         grads: &mut ShardGrads<T>,
         first_window: bool,
     ) {
-        let cfg = &self.spec.network;
+        let cfg = self.spec.layer(layer);
         let (h, g, dirs) = (cfg.hidden_size, cfg.gate_rows(), cfg.directions());
         let a = cfg.cell.aux_width(h);
         let set = layer * dirs + d;
@@ -417,7 +416,7 @@ impl<T: Float> Window<'_, T> {
                 Par::Seq,
             );
         }
-        let in_size = cfg.layer_input_size(layer);
+        let in_size = cfg.input_size;
         let gp = self.layout.set_mut(&mut grads.params, set);
         matmul_tn(gp.w_hh, &dgh, &tape.h_prev, (g, h, rows), true, Par::Seq);
         matmul_tn(gp.w_ih, &dgx, input, (g, in_size, rows), true, Par::Seq);
@@ -427,7 +426,7 @@ impl<T: Float> Window<'_, T> {
             matmul_nn(d_input, &dgx, p.w_ih, (rows, in_size, g), true, Par::Seq);
         }
         if first_window {
-            let at = set * self.n * h;
+            let at = self.spec.state_offset(set, self.n);
             grads.h0[at..at + an * h].copy_from_slice(&dh);
             if lstm {
                 grads.c0[at..at + an * h].copy_from_slice(&dc);

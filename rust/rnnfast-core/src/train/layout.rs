@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use crate::network::NetworkConfig;
+use super::ModelSpec;
 
 /// Offsets of one layer-direction's tensors; the biases are empty ranges without bias.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,26 +43,29 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout for `config` with a head of `outputs` units.
-    pub fn new(config: &NetworkConfig, outputs: usize) -> Self {
+    /// The layout of `spec`'s parameters.
+    pub fn new(spec: &ModelSpec) -> Self {
         let mut at = 0;
         let mut take = |len: usize| {
             at += len;
             at - len..at
         };
-        let rows = config.gate_rows();
-        let bias = if config.bias { rows } else { 0 };
-        let dirs = config.directions();
-        let sets = (0..config.num_layers * dirs)
-            .map(|index| SetRanges {
-                w_ih: take(rows * config.layer_input_size(index / dirs)),
-                w_hh: take(rows * config.hidden_size),
-                b_ih: take(bias),
-                b_hh: take(bias),
-            })
-            .collect();
-        let head_weight = take(outputs * dirs * config.hidden_size);
-        let head_bias = take(outputs);
+        let mut sets = Vec::new();
+        for layer in 0..spec.layers() {
+            let cfg = spec.layer(layer);
+            let rows = cfg.gate_rows();
+            let bias = if cfg.bias { rows } else { 0 };
+            for _ in 0..spec.directions() {
+                sets.push(SetRanges {
+                    w_ih: take(rows * cfg.input_size),
+                    w_hh: take(rows * cfg.hidden_size),
+                    b_ih: take(bias),
+                    b_hh: take(bias),
+                });
+            }
+        }
+        let head_weight = take(spec.outputs * spec.output_width());
+        let head_bias = take(spec.outputs);
         Self {
             sets,
             head_weight,
@@ -120,18 +123,21 @@ impl Layout {
 mod tests {
     use super::*;
     use crate::CellKind;
+    use crate::train::{Loss, Target};
 
     #[test]
     fn ranges_tile_the_vector_in_pytorch_order() {
-        let config = NetworkConfig {
+        let spec = ModelSpec {
             cell: CellKind::Gru,
             input_size: 3,
-            hidden_size: 4,
-            num_layers: 2,
+            hidden_sizes: vec![4, 2],
             bidirectional: true,
             bias: true,
+            outputs: 5,
+            target: Target::LastStep,
+            loss: Loss::SquaredError,
         };
-        let layout = Layout::new(&config, 5);
+        let layout = Layout::new(&spec);
         let mut end = 0;
         for s in &layout.sets {
             for r in [&s.w_ih, &s.w_hh, &s.b_ih, &s.b_hh] {
@@ -140,9 +146,10 @@ mod tests {
             }
         }
         assert_eq!(layout.sets[0].w_ih.len(), 12 * 3);
-        assert_eq!(layout.sets[2].w_ih.len(), 12 * 8);
-        assert_eq!(layout.head_weight, end..end + 5 * 8);
-        assert_eq!(layout.len(), end + 5 * 8 + 5);
+        assert_eq!(layout.sets[2].w_ih.len(), 6 * 8);
+        assert_eq!(layout.sets[2].w_hh.len(), 6 * 2);
+        assert_eq!(layout.head_weight, end..end + 5 * 4);
+        assert_eq!(layout.len(), end + 5 * 4 + 5);
         assert_eq!(layout.weight_ranges().count(), 9);
     }
 }

@@ -33,7 +33,7 @@ pub use loss::Loss;
 pub use optim::{Optimizer, OptimizerState};
 
 use crate::network::NetworkConfig;
-use crate::{Result, RnnError};
+use crate::{CellKind, Result, RnnError};
 
 /// Where the head reads the network's output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,10 +58,18 @@ impl Target {
     }
 }
 
-/// A trainable model: network, head and loss.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A trainable model: a stack of recurrent layers, a linear head and a loss.
+///
+/// Unlike [`NetworkConfig`] (PyTorch's modules), each layer may have its own width, as in
+/// scikit-learn's `hidden_layer_sizes`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelSpec {
-    pub network: NetworkConfig,
+    pub cell: CellKind,
+    pub input_size: usize,
+    /// Units per layer and direction, bottom layer first.
+    pub hidden_sizes: Vec<usize>,
+    pub bidirectional: bool,
+    pub bias: bool,
     /// Units of the linear head.
     pub outputs: usize,
     pub target: Target,
@@ -69,13 +77,61 @@ pub struct ModelSpec {
 }
 
 impl ModelSpec {
+    /// 2 when bidirectional, else 1.
+    pub fn directions(&self) -> usize {
+        if self.bidirectional { 2 } else { 1 }
+    }
+
+    /// Number of stacked layers.
+    pub fn layers(&self) -> usize {
+        self.hidden_sizes.len()
+    }
+
+    /// Layer `layer` as a one-layer network: its input is the previous layer's output.
+    pub fn layer(&self, layer: usize) -> NetworkConfig {
+        NetworkConfig {
+            cell: self.cell,
+            input_size: match layer {
+                0 => self.input_size,
+                _ => self.directions() * self.hidden_sizes[layer - 1],
+            },
+            hidden_size: self.hidden_sizes[layer],
+            num_layers: 1,
+            bidirectional: self.bidirectional,
+            bias: self.bias,
+        }
+    }
+
+    /// Width of the top layer's output, what the head reads.
+    pub fn output_width(&self) -> usize {
+        self.directions() * self.hidden_sizes.last().copied().unwrap_or(0)
+    }
+
+    /// Where layer-direction `set`'s block starts in a state of `n` sequences: the state is the
+    /// concatenation of `(n, hidden)` blocks, one per layer and direction (PyTorch's
+    /// `(layers·directions, n, hidden)` when all layers have one width).
+    pub fn state_offset(&self, set: usize, n: usize) -> usize {
+        let dirs = self.directions();
+        (0..set).map(|k| n * self.hidden_sizes[k / dirs]).sum()
+    }
+
+    /// Length of a state of `n` sequences.
+    pub fn state_len(&self, n: usize) -> usize {
+        self.state_offset(self.layers() * self.directions(), n)
+    }
+
     /// The flat parameter layout, after checking the configuration.
     pub fn layout(&self) -> Result<Layout> {
-        self.network.validate()?;
+        if self.hidden_sizes.is_empty() {
+            return Err(RnnError::param("hidden_sizes", "needs at least one layer"));
+        }
+        for layer in 0..self.layers() {
+            self.layer(layer).validate()?;
+        }
         if self.outputs == 0 {
             return Err(RnnError::param("outputs", "must be at least 1"));
         }
-        Ok(Layout::new(&self.network, self.outputs))
+        Ok(Layout::new(self))
     }
 }
 
@@ -95,7 +151,7 @@ impl GradientOptions {
         }
         match self.bptt_steps {
             Some(0) => Err(RnnError::param("bptt_steps", "must be at least 1")),
-            Some(_) if spec.network.bidirectional => Err(RnnError::param(
+            Some(_) if spec.bidirectional => Err(RnnError::param(
                 "bptt_steps",
                 "truncated BPTT needs a unidirectional network: the reverse direction reads \
                  the whole sequence",

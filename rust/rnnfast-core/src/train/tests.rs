@@ -36,16 +36,12 @@ struct Case {
 
 impl Case {
     fn new(cell: CellKind, layers: usize, bidirectional: bool, target: Target, loss: Loss) -> Self {
-        let network = NetworkConfig {
+        let spec = ModelSpec {
             cell,
             input_size: 2,
-            hidden_size: 3,
-            num_layers: layers,
+            hidden_sizes: vec![3; layers],
             bidirectional,
             bias: true,
-        };
-        let spec = ModelSpec {
-            network,
             outputs: 2,
             target,
             loss,
@@ -154,10 +150,28 @@ fn parameter_gradients_match_finite_differences() {
 }
 
 #[test]
+fn layers_of_different_widths_and_no_bias_match_finite_differences() {
+    for cell in [CellKind::Lstm, CellKind::Gru] {
+        let mut case = Case::new(cell, 2, true, Target::LastStep, Loss::SquaredError);
+        case.spec.hidden_sizes = vec![4, 2];
+        case.spec.bias = false;
+        case.params = values(case.spec.layout().unwrap().len(), 9, 0.6);
+        let h0 = values(case.spec.state_len(3), 4, 0.5);
+        let g = case.grads(&case.params, &case.x, Some(&h0), FULL);
+        check(&format!("{cell:?} params"), &case.params, &g.params, |p| {
+            case.grads(p, &case.x, Some(&h0), FULL).loss
+        });
+        check(&format!("{cell:?} h0"), &h0, &g.h0, |h| {
+            case.grads(&case.params, &case.x, Some(h), FULL).loss
+        });
+    }
+}
+
+#[test]
 fn input_and_initial_state_gradients_match_finite_differences() {
     for cell in [CellKind::Gru, CellKind::RnnTanh] {
         let case = Case::new(cell, 2, true, Target::EveryStep, Loss::SquaredError);
-        let h0 = values(case.spec.network.state_len(3), 4, 0.5);
+        let h0 = values(case.spec.state_len(3), 4, 0.5);
         let g = case.grads(&case.params, &case.x, Some(&h0), FULL);
         // Padding is never read, so its gradient is zero and only real steps are checked.
         let loss_x = |x: &[f64]| case.grads(&case.params, x, Some(&h0), FULL).loss;
@@ -188,7 +202,7 @@ fn lstm_cell_state_gradient_matches_finite_differences() {
         Target::LastStep,
         Loss::SquaredError,
     );
-    let c0 = values(case.spec.network.state_len(3), 5, 0.5);
+    let c0 = values(case.spec.state_len(3), 5, 0.5);
     let data = case.data();
     let grads = |c: &[f64]| {
         let init = InitialState {
@@ -295,7 +309,12 @@ fn network_of(case: &Case) -> Network<f64> {
             }
         })
         .collect();
-    Network::new(case.spec.network, sets).unwrap()
+    let spec = &case.spec;
+    let config = NetworkConfig {
+        num_layers: spec.layers(),
+        ..spec.layer(0)
+    };
+    Network::new(config, sets).unwrap()
 }
 
 #[test]
