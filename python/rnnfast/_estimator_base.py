@@ -199,7 +199,13 @@ class RecurrentEstimator(BaseEstimator):  # type: ignore[misc]
 
     def _read_X(self, X: Any, reset: bool) -> Sequences:
         n_features = None if reset else self.n_features_in_
-        return read_X(X, np.dtype(self.dtype), n_features)
+        return read_X(X, np.dtype(self.dtype), n_features, type(self).__name__)
+
+    def _check_y(self, y: Any) -> None:
+        if y is None:
+            raise ParameterError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
 
     def _fit_sequences(self, seqs: Sequences, targets: Array, mode: str, incremental: bool) -> None:
         """Trains for ``max_iter`` epochs, or one when ``incremental``.

@@ -87,28 +87,41 @@ class Sequences:
         return values
 
 
-def read_X(X: Any, dtype: np.dtype[Any], n_features: int | None) -> Sequences:
-    """Reads X in any of its three forms; refuses empty, non-numeric and non-finite data.
+def read_X(X: Any, dtype: np.dtype[Any], n_features: int | None, owner: str = "") -> Sequences:
+    """Reads X in any of its three forms; refuses empty, sparse, non-numeric and non-finite data.
+
+    A list of 2-D arrays is a batch of ragged sequences; any other list (of rows, say) is read
+    as an array. ``owner`` names the estimator in the feature-count error.
 
     >>> import numpy as np
     >>> s = read_X([np.ones((3, 2)), np.ones((5, 2))], np.dtype("float32"), None)
     >>> s.x.shape, s.lengths.tolist(), s.form
     ((2, 5, 2), [3, 5], 'list')
     """
-    if isinstance(X, np.ndarray) and X.size == 0:
-        raise ShapeError(f"X: expected at least one time step and one feature, got {X.shape}")
-    try:
-        batch = as_batch(X, None, dtype, n_features, name="X", allow_int=True)
-    except TypeError as e:
-        # scikit-learn's convention: unusable X data is a ValueError.
-        raise ShapeError(str(e)) from e
-    if batch.data.shape[-1] == 0:
-        raise ShapeError(f"X: expected at least one feature, got shape {batch.data.shape}")
-    if batch.data.shape[1] == 0:
-        raise ShapeError("X: expected at least one time step, got 0")
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError("X: sparse data is not supported; pass a dense array (X.toarray())")
+    ragged = isinstance(X, list | tuple) and len(X) > 0 and np.ndim(X[0]) == 2
+    if not ragged:
+        X = np.asarray(X) if not isinstance(X, np.ndarray) else X
+        if X.ndim == 2 and 0 in X.shape:
+            rows, features = X.shape
+            what = f"{rows} sample(s)" if rows == 0 else f"{features} feature(s)"
+            raise ShapeError(f"X: {what} (shape={X.shape}) while a minimum of 1 is required.")
+        if n_features is not None and X.ndim in (2, 3) and X.shape[-1] != n_features:
+            raise ShapeError(
+                f"X has {X.shape[-1]} features, but {owner or 'the estimator'} is expecting "
+                f"{n_features} features as input."
+            )
+        if np.iscomplexobj(X):
+            raise ShapeError("X: Complex data not supported")
+    batch = as_batch(X, None, dtype, n_features, name="X", allow_int=True)
+    if batch.data.size == 0:
+        raise ShapeError(
+            f"X: expected at least one time step and one feature, got {batch.data.shape}"
+        )
     n, steps = batch.data.shape[:2]
     lengths = batch.lengths if batch.lengths is not None else np.full(n, steps, dtype=np.int64)
-    form = "single" if batch.unbatched else "list" if isinstance(X, list | tuple) else "batch"
+    form = "single" if batch.unbatched else "list" if ragged else "batch"
     seqs = Sequences(batch.data, lengths, form)
     if not np.isfinite(seqs.step_rows(batch.data)).all():
         raise NonFiniteError("X contains NaN or infinity")
@@ -130,7 +143,7 @@ def resolve_mode(seqs: Sequences, y: Any, output_mode: str) -> str:
     if seqs.form == "list":
         per_step = isinstance(y, list | tuple) and all(np.ndim(item) >= 1 for item in y)
         return MANY_TO_MANY if per_step and len(y) > 0 else MANY_TO_ONE
-    shape = np.shape(y)
+    shape = np.asarray(y).shape
     time_axes = (seqs.steps,) if seqs.form == "single" else (seqs.n, seqs.steps)
     if shape[: len(time_axes)] == time_axes:
         return MANY_TO_MANY

@@ -46,6 +46,11 @@ def as_float_array(
     dtype('float64')
     """
     array = np.asarray(value)
+    if array.dtype.kind == "c":
+        raise TypeError(f"{name}: Complex data not supported, got dtype {array.dtype}")
+    if allow_int and array.dtype.kind == "O":
+        # Object arrays of numbers (as pandas produces) convert; anything else fails here.
+        array = array.astype(np.float64)
     accepted = "fiub" if allow_int else "f"
     if array.dtype.kind not in accepted:
         kinds = "numeric" if allow_int else "floating-point"
@@ -121,7 +126,8 @@ def as_batch(
     if data.ndim not in (2, 3):
         raise ShapeError(
             f"{name}: expected a 2-D (steps, features) or 3-D (batch, steps, features) array "
-            f"or a list of 2-D arrays, got shape {data.shape}"
+            f"or a list of 2-D arrays, got shape {data.shape}. Reshape your data: one "
+            "sequence of one feature is x.reshape(-1, 1)"
         )
     if input_size is not None and data.shape[-1] != input_size:
         raise ShapeError(

@@ -6,16 +6,18 @@ list of ragged sequences; targets per sequence (many-to-one) or per time step (m
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.multiclass import type_of_target
 
 from ._estimator_base import RecurrentEstimator
-from ._sequence_data import MANY_TO_MANY, MANY_TO_ONE, resolve_mode, target_rows
+from ._sequence_data import MANY_TO_MANY, resolve_mode, target_rows
 from .exceptions import NonFiniteError, ParameterError, ShapeError
 
 __all__ = ["RNNClassifier", "RNNRegressor"]
@@ -145,6 +147,7 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):  # type: ignore[misc]  #
         return self
 
     def _fit_regression(self, X: Any, y: Any, incremental: bool) -> None:
+        self._check_y(y)
         seqs = self._read_X(X, reset=not (incremental and hasattr(self, "network_")))
         mode = resolve_mode(seqs, y, self.output_mode)
         rows = target_rows(seqs, y, mode)
@@ -175,6 +178,11 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):  # type: ignore[misc]  #
 
     def _score_outputs(self, scores: Array, targets: Array) -> float:
         return float(r2_score(targets, scores))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
 
 class RNNClassifier(ClassifierMixin, RecurrentEstimator):  # type: ignore[misc]  # noqa: D101
@@ -239,13 +247,25 @@ class RNNClassifier(ClassifierMixin, RecurrentEstimator):  # type: ignore[misc] 
         return "sigmoid_cross_entropy" if self._multilabel else self._loss
 
     def _fit_classification(self, X: Any, y: Any, classes: Any, incremental: bool) -> None:
+        self._check_y(y)
         seqs = self._read_X(X, reset=not (incremental and hasattr(self, "network_")))
         mode = resolve_mode(seqs, y, self.output_mode)
         rows = target_rows(seqs, y, mode)
-        if not hasattr(self, "classes_"):
-            self._multilabel = (
-                mode == MANY_TO_ONE and type_of_target(rows) == "multilabel-indicator"
+        if rows.ndim == 2 and rows.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; it is read as one "
+                "label per sample",
+                DataConversionWarning,
+                stacklevel=3,
             )
+            rows = rows[:, 0]
+        if not hasattr(self, "classes_"):
+            kind = type_of_target(rows)
+            if kind.startswith("continuous"):
+                raise ParameterError(
+                    f"Unknown label type: {kind}; y holds real values, use RNNRegressor"
+                )
+            self._multilabel = kind == "multilabel-indicator"
             if self._multilabel:
                 self.classes_ = np.arange(rows.shape[1])
             else:
@@ -279,8 +299,14 @@ class RNNClassifier(ClassifierMixin, RecurrentEstimator):  # type: ignore[misc] 
         return np.eye(len(self.classes_))[index]
 
     def decision_function(self, X: Any) -> Any:
-        """Raw scores of the head: ``(n, n_classes)`` per sequence, or per step like X."""
+        """Raw scores of the head, per sequence or per step like X.
+
+        ``(..., n_classes)``; for two classes ``(...)``, the log-odds of ``classes_[1]``, as
+        scikit-learn's binary classifiers return.
+        """
         scores, seqs = self._scores(X)
+        if len(self.classes_) == 2 and not self._multilabel:
+            scores = scores[..., 1] - scores[..., 0]
         return self._shape_like_X(scores, seqs)
 
     def predict_proba(self, X: Any) -> Any:
