@@ -147,7 +147,7 @@ def test_network_is_the_inference_engine_with_the_trained_weights():
     net = model.network_
     assert isinstance(net, rnnfast.SequenceModel)
     assert isinstance(net.layers[0], rnnfast.LSTM)
-    out, (h, _) = net.layers[0](X)
+    _, (h, _) = net.layers[0](X)
     manual = h[0] @ net.head_weight.T + net.head_bias
     np.testing.assert_allclose(model.predict(X), manual[:, 0], rtol=1e-6)
 
