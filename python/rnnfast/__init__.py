@@ -7,14 +7,25 @@
 (2, 5, 8)
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import _rnnfast
 from ._torch import from_torch
-from .estimators import RNNClassifier, RNNRegressor
 from .exceptions import NonFiniteError, NumericalError, ParameterError, RnnfastError, ShapeError
 from .recurrent import GRU, LSTM, RNN
 from .sequence_model import SequenceModel
 
+if TYPE_CHECKING:
+    from .estimators import RNNClassifier, RNNRegressor
+
 __version__: str = _rnnfast.__version__
+
+# The scikit-learn estimators load on first use: importing scikit-learn (and SciPy) costs about
+# 90 MiB and a second, which a service that only runs the inference engine should not pay.
+_LAZY = {"RNNClassifier": "estimators", "RNNRegressor": "estimators"}
 
 __all__ = [
     "GRU",
@@ -74,3 +85,16 @@ def simd_arch() -> str:
     True
     """
     return _rnnfast.simd_arch()
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rnnfast' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -27,7 +27,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["LibraryMissing", "Timing", "Workload", "families", "time_call", "workloads"]
+__all__ = [
+    "LibraryMissing",
+    "Report",
+    "Timing",
+    "Workload",
+    "families",
+    "reports",
+    "time_call",
+    "workloads",
+]
 
 
 class LibraryMissing(RuntimeError):
@@ -53,6 +62,21 @@ class Workload:
     libraries: tuple[str, ...]
     setup: Callable[[str, int], Runner]
     flops: float | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """A measurement other than time (peak memory, accuracy), one text per library.
+
+    A family module may list these in ``REPORTS``; ``measure(library)`` returns the figure as
+    text, or raises :class:`LibraryMissing`.
+    """
+
+    family: str
+    name: str
+    description: str
+    libraries: tuple[str, ...]
+    measure: Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -113,9 +137,19 @@ def workloads(family: str | None = None) -> list[Workload]:
     >>> all(w.libraries[0] == "rnnfast" for w in workloads())
     True
     """
+    return [w for module in _modules(family) for w in module.WORKLOADS]
+
+
+def reports(family: str | None = None) -> list[Report]:
+    """The extra measurements of one family, or of every family when ``family`` is None.
+
+    >>> from rnnfast.bench import reports
+    >>> all(r.libraries for r in reports())
+    True
+    """
+    return [r for module in _modules(family) for r in getattr(module, "REPORTS", [])]
+
+
+def _modules(family: str | None) -> list[Any]:
     names = families() if family is None else [family]
-    found: list[Workload] = []
-    for name in names:
-        module: Any = importlib.import_module(f"{__name__}.{name}")
-        found.extend(module.WORKLOADS)
-    return found
+    return [importlib.import_module(f"{__name__}.{name}") for name in names]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import LibraryMissing, families, time_call, workloads
+from . import LibraryMissing, families, reports, time_call, workloads
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +51,18 @@ def main(argv: list[str] | None = None) -> int:
                     f"{_format_time(median):>11} {ratio} {gflops}",
                     flush=True,
                 )
+    extra = [r for family in (args.family or families()) for r in reports(family)]
+    if extra:
+        print()
+        for report in extra:
+            if args.filter not in report.name:
+                continue
+            for library in report.libraries:
+                try:
+                    figure = report.measure(library)
+                except LibraryMissing as missing:
+                    figure = f"skipped: {missing}"
+                print(f"{report.name:<28} {library:<12} {figure}", flush=True)
     return 0
 
 
