@@ -71,15 +71,21 @@ def _setup(library: str, threads: int) -> Runner:
     return epoch
 
 
+# VmHWM, not getrusage: ru_maxrss survives exec, so a child would report its parent's peak.
 _MEMORY_SCRIPT = """
-import resource, sys
+import sys
 from rnnfast.bench import training
+
+def peak():
+    with open("/proc/self/status") as status:
+        line = next(l for l in status if l.startswith("VmHWM"))
+    return int(line.split()[1]) / 1024
+
 run = training._setup(sys.argv[1], 1)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak()
 for _ in range(3):
     run()
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(after / 1024, (after - before) / 1024)
+print(peak(), peak() - before)
 """
 
 
