@@ -24,7 +24,7 @@ def torch_loss(cell, layout, params, x, y, lengths, bidirectional, target, loss)
     h_n = None
     for state in layers:
         kwargs = {"nonlinearity": cell[4:]} if cell.startswith("rnn") else {}
-        rows, cols = state["weight_ih_l0"].shape
+        cols = state["weight_ih_l0"].shape[1]
         hidden = state["weight_hh_l0"].shape[1]
         module = getattr(torch.nn, MODULES[cell])(
             cols,
