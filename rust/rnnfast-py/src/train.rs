@@ -68,16 +68,11 @@ impl PyTrainer {
         let layout = spec.layout().map_err(CoreError)?;
         let optimizer = match solver {
             "sgd" => Optimizer::Sgd { momentum, nesterov },
-            "adam" => Optimizer::Adam {
+            "adam" | "adamw" => Optimizer::Adam {
                 beta1: beta_1,
                 beta2: beta_2,
                 epsilon,
-            },
-            "adamw" => Optimizer::AdamW {
-                beta1: beta_1,
-                beta2: beta_2,
-                epsilon,
-                decay: alpha,
+                weight_decay: if solver == "adamw" { alpha } else { 0.0 },
             },
             other => {
                 return Err(ParameterError::new_err(format!(
@@ -86,7 +81,7 @@ impl PyTrainer {
             }
         };
         optimizer.validate().map_err(CoreError)?;
-        let decoupled = matches!(optimizer, Optimizer::AdamW { .. });
+        let decoupled = solver == "adamw";
         let options = TrainOptions {
             batch_size,
             learning_rate: 1e-3,

@@ -18,6 +18,7 @@ use super::{Layout, ModelSpec, Target};
 use crate::Float;
 use crate::cells::StepGrads;
 use crate::linalg::{add_column_sums, add_row_bias, matmul_nn, matmul_nt, matmul_tn};
+use crate::network::NetworkConfig;
 
 /// A shard's data, contiguous, sequences sorted by length (longest first).
 pub(super) struct Shard<'a, T> {
@@ -198,6 +199,21 @@ impl<T: Float> Window<'_, T> {
         }
     }
 
+    fn dims(&self, layer: usize, d: usize) -> Dims {
+        let cfg = self.spec.layer(layer);
+        let h = cfg.hidden_size;
+        Dims {
+            set: layer * cfg.directions() + d,
+            h,
+            g: cfg.gate_rows(),
+            a: cfg.cell.aux_width(h),
+            dirs: cfg.directions(),
+            an: self.active(),
+            rows: self.active() * self.w,
+            cfg,
+        }
+    }
+
     /// Time step of processing step `s` of sequence `i` in direction `d`.
     fn time(&self, d: usize, i: usize, s: usize) -> usize {
         if d == 0 { s } else { self.lens[i] - 1 - s }
@@ -212,12 +228,17 @@ impl<T: Float> Window<'_, T> {
         states: &mut States<T>,
         output: &mut [T],
     ) -> Tape<T> {
-        let cfg = self.spec.layer(layer);
-        let (h, g, dirs) = (cfg.hidden_size, cfg.gate_rows(), cfg.directions());
-        let a = cfg.cell.aux_width(h);
-        let set = layer * dirs + d;
+        let Dims {
+            cfg,
+            set,
+            h,
+            g,
+            a,
+            dirs,
+            an,
+            rows,
+        } = self.dims(layer, d);
         let p = self.layout.set(self.params, set);
-        let (an, rows) = (self.active(), self.active() * self.w);
         let mut xp = vec![T::default(); rows * g];
         let in_size = cfg.input_size;
         matmul_nt(&mut xp, input, p.w_ih, (rows, g, in_size), false, Par::Seq);
@@ -365,12 +386,17 @@ impl<T: Float> Window<'_, T> {
         grads: &mut ShardGrads<T>,
         first_window: bool,
     ) {
-        let cfg = self.spec.layer(layer);
-        let (h, g, dirs) = (cfg.hidden_size, cfg.gate_rows(), cfg.directions());
-        let a = cfg.cell.aux_width(h);
-        let set = layer * dirs + d;
+        let Dims {
+            cfg,
+            set,
+            h,
+            g,
+            a,
+            dirs,
+            an,
+            rows,
+        } = self.dims(layer, d);
         let p = self.layout.set(self.params, set);
-        let (an, rows) = (self.active(), self.active() * self.w);
         let lstm = cfg.cell.has_cell_state();
         let mut dh = vec![T::default(); an * h];
         let mut dc = if lstm {
@@ -433,6 +459,21 @@ impl<T: Float> Window<'_, T> {
             }
         }
     }
+}
+
+/// Sizes of one layer-direction in one window.
+struct Dims {
+    cfg: NetworkConfig,
+    /// Index of the layer-direction (its weights and state).
+    set: usize,
+    /// Hidden units, gate rows, recorded values per step, directions.
+    h: usize,
+    g: usize,
+    a: usize,
+    dirs: usize,
+    /// Sequences running in the window, and rows of the window's `(an·w)` matrices.
+    an: usize,
+    rows: usize,
 }
 
 /// One sample of the loss: the rows of the top layer's output its features come from (one

@@ -1,7 +1,7 @@
 //! Optimizers over the flat parameter vector, and clipping by global norm.
 //!
 //! The update rules are scikit-learn's MLP ones (SGD with momentum or Nesterov momentum; Adam
-//! with its bias correction folded into the step size) plus AdamW, whose weight decay acts on
+//! with its bias correction folded into the step size) plus AdamW (Adam with `weight_decay`), whose weight decay acts on
 //! the weights directly instead of through the gradient (Loshchilov & Hutter, 2019).
 
 use std::ops::Range;
@@ -15,17 +15,13 @@ pub enum Optimizer {
         momentum: f64,
         nesterov: bool,
     },
+    /// Adam; with `weight_decay > 0` it is AdamW: `w -= learning_rate · weight_decay · w` on
+    /// the weights, besides (not through) the gradient.
     Adam {
         beta1: f64,
         beta2: f64,
         epsilon: f64,
-    },
-    /// Adam with decoupled weight decay: `w -= learning_rate · decay · w` on the weights.
-    AdamW {
-        beta1: f64,
-        beta2: f64,
-        epsilon: f64,
-        decay: f64,
+        weight_decay: f64,
     },
 }
 
@@ -55,20 +51,20 @@ impl Optimizer {
                 beta1,
                 beta2,
                 epsilon,
-            }
-            | Self::AdamW {
-                beta1,
-                beta2,
-                epsilon,
-                ..
+                weight_decay,
             } => {
                 unit("beta_1", beta1)?;
                 unit("beta_2", beta2)?;
-                if epsilon > 0.0 && epsilon.is_finite() {
-                    Ok(())
-                } else {
-                    Err(RnnError::param("epsilon", "must be a finite number > 0"))
+                if !(epsilon > 0.0 && epsilon.is_finite()) {
+                    return Err(RnnError::param("epsilon", "must be a finite number > 0"));
                 }
+                if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
+                    return Err(RnnError::param(
+                        "weight_decay",
+                        "must be a finite number >= 0",
+                    ));
+                }
+                Ok(())
             }
         }
     }
@@ -96,15 +92,10 @@ impl Optimizer {
                 beta1,
                 beta2,
                 epsilon,
-            }
-            | Self::AdamW {
-                beta1,
-                beta2,
-                epsilon,
-                ..
+                weight_decay,
             } => {
-                if let Self::AdamW { decay, .. } = *self {
-                    let shrink = T::from_f64(1.0 - lr * decay);
+                if weight_decay > 0.0 {
+                    let shrink = T::from_f64(1.0 - lr * weight_decay);
                     for range in weights {
                         params[range].iter_mut().for_each(|p| *p *= shrink);
                     }
@@ -179,6 +170,7 @@ mod tests {
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 1e-12,
+            weight_decay: 0.0,
         };
         let mut p = [0.0f64, 0.0];
         opt.step(&mut p, &[3.0, -0.5], &mut st, 0.01, std::iter::empty());
@@ -193,11 +185,11 @@ mod tests {
             first: &mut first,
             second: &mut second,
         };
-        let opt = Optimizer::AdamW {
+        let opt = Optimizer::Adam {
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 1e-8,
-            decay: 0.5,
+            weight_decay: 0.5,
         };
         let mut p = [2.0f64, 2.0];
         opt.step(&mut p, &[0.0, 0.0], &mut st, 0.1, std::iter::once(0..1));
@@ -225,6 +217,7 @@ mod tests {
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 0.0,
+            weight_decay: 0.0,
         };
         assert!(adam.validate().is_err());
     }

@@ -408,6 +408,7 @@ fn adam_training_lowers_the_loss() {
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 1e-8,
+            weight_decay: 0.0,
         },
         gradient: FULL,
     };
