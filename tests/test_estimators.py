@@ -400,3 +400,36 @@ def test_diverging_training_raises_numerical_error():
     )
     with pytest.raises(rnnfast.NumericalError, match="diverged"):
         model.fit(X, y * 1e3)
+
+
+def test_fits_from_many_threads_match_serial_fits_and_release_the_gil():
+    X, y = sine_windows(300)
+    settings = [dict(cell=c, hidden_sizes=(h,)) for c in ("gru", "lstm") for h in (8, 12)]
+
+    def fit(params):
+        return rnnfast.RNNRegressor(max_iter=4, random_state=0, **params).fit(X, y)
+
+    serial = [fit(p).loss_curve_ for p in settings]
+    ticks = []
+    stop = threading.Event()
+
+    def count():
+        while not stop.is_set():
+            ticks.append(1)
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    results = [None] * len(settings)
+
+    def work(i):
+        results[i] = fit(settings[i]).loss_curve_
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(len(settings))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    stop.set()
+    counter.join()
+    assert results == serial
+    assert len(ticks) > 100  # the counter ran while the native epochs held no GIL
