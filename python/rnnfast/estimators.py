@@ -134,13 +134,26 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):  # type: ignore[misc]  #
     _loss = "squared_error"
 
     def fit(self, X: Any, y: Any) -> RNNRegressor:
-        """Trains on X and y (see the class docstring for their forms); returns self."""
+        """Trains on X and y (see the class docstring for their forms); returns self.
+
+        >>> import numpy as np, rnnfast
+        >>> X = np.random.default_rng(0).normal(size=(40, 5, 2))
+        >>> rnnfast.RNNRegressor("gru", (4,), max_iter=2).fit(X, X[:, -1, 0]).n_iter_
+        2
+        """
         self._check_params()
         self._fit_regression(X, y, incremental=False)
         return self
 
     def partial_fit(self, X: Any, y: Any) -> RNNRegressor:
-        """One epoch on X and y, continuing from the current weights; returns self."""
+        """One epoch on X and y, continuing from the current weights; returns self.
+
+        >>> import numpy as np, rnnfast
+        >>> X = np.random.default_rng(0).normal(size=(40, 5, 2))
+        >>> model = rnnfast.RNNRegressor("gru", (4,)).partial_fit(X, X[:, -1, 0])
+        >>> model.partial_fit(X, X[:, -1, 0]).n_iter_
+        2
+        """
         if not hasattr(self, "network_"):
             self._check_params()
         self._fit_regression(X, y, incremental=True)
@@ -161,6 +174,13 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):  # type: ignore[misc]  #
 
         Per sequence: ``(n,)``, or ``(n, outputs)``. Per step: in X's form (one array, a padded
         batch with zeros past each end, or a list).
+
+        >>> import numpy as np, rnnfast
+        >>> seqs = [np.ones((3, 1)), np.ones((5, 1))]
+        >>> targets = [np.zeros(3), np.ones(5)]
+        >>> model = rnnfast.RNNRegressor("rnn", (4,), max_iter=1).fit(seqs, targets)
+        >>> [p.shape for p in model.predict(seqs)]
+        [(3,), (5,)]
         """
         scores, seqs = self._scores(X)
         if self._single_output:
@@ -168,7 +188,14 @@ class RNNRegressor(RegressorMixin, RecurrentEstimator):  # type: ignore[misc]  #
         return self._shape_like_X(scores, seqs)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """R² over all targets (every real step for many-to-many)."""
+        """R² over all targets (every real step for many-to-many).
+
+        >>> import numpy as np, rnnfast
+        >>> X = np.random.default_rng(0).normal(size=(40, 5, 2))
+        >>> model = rnnfast.RNNRegressor("gru", (4,), max_iter=2).fit(X, X[:, -1, 0])
+        >>> model.score(X, X[:, -1, 0]) <= 1.0
+        True
+        """
         scores, seqs = self._scores(X)
         rows = target_rows(seqs, y, self.output_mode_)
         if self.output_mode_ == MANY_TO_MANY:
@@ -221,7 +248,14 @@ class RNNClassifier(ClassifierMixin, RecurrentEstimator):  # type: ignore[misc] 
     _loss = "softmax_cross_entropy"
 
     def fit(self, X: Any, y: Any) -> RNNClassifier:
-        """Trains on X and labels y (see the class docstring for their forms); returns self."""
+        """Trains on X and labels y (see the class docstring for their forms); returns self.
+
+        >>> import numpy as np, rnnfast
+        >>> X = np.random.default_rng(0).normal(size=(40, 5, 2))
+        >>> y = np.where(X[:, 0, 0] > 0, "up", "down")
+        >>> rnnfast.RNNClassifier("gru", (4,), max_iter=2).fit(X, y).classes_
+        array(['down', 'up'], dtype='<U4')
+        """
         self._check_params()
         for name in ("classes_", "_multilabel"):
             self.__dict__.pop(name, None)
@@ -229,7 +263,15 @@ class RNNClassifier(ClassifierMixin, RecurrentEstimator):  # type: ignore[misc] 
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> RNNClassifier:
-        """One epoch on X and y; the first call needs ``classes`` (all labels). Returns self."""
+        """One epoch on X and y; the first call needs ``classes`` (all labels). Returns self.
+
+        >>> import numpy as np, rnnfast
+        >>> X = np.random.default_rng(0).normal(size=(40, 5, 2))
+        >>> y = np.where(X[:, 0, 0] > 0, "up", "down")
+        >>> clf = rnnfast.RNNClassifier("gru", (4,)).partial_fit(X, y, classes=["down", "up"])
+        >>> clf.partial_fit(X, y).n_iter_
+        2
+        """
         first = not hasattr(self, "classes_")
         if first:
             if classes is None:
@@ -303,6 +345,12 @@ class RNNClassifier(ClassifierMixin, RecurrentEstimator):  # type: ignore[misc] 
 
         ``(..., n_classes)``; for two classes ``(...)``, the log-odds of ``classes_[1]``, as
         scikit-learn's binary classifiers return.
+
+        >>> import numpy as np, rnnfast
+        >>> X = np.random.default_rng(0).normal(size=(40, 5, 2))
+        >>> y = np.where(X[:, 0, 0] > 0, "up", "down")
+        >>> rnnfast.RNNClassifier("gru", (4,), max_iter=2).fit(X, y).decision_function(X).shape
+        (40,)
         """
         scores, seqs = self._scores(X)
         if len(self.classes_) == 2 and not self._multilabel:
@@ -310,12 +358,28 @@ class RNNClassifier(ClassifierMixin, RecurrentEstimator):  # type: ignore[misc] 
         return self._shape_like_X(scores, seqs)
 
     def predict_proba(self, X: Any) -> Any:
-        """Class probabilities (softmax of the scores; sigmoid per label for multi-label)."""
+        """Class probabilities (softmax of the scores; sigmoid per label for multi-label).
+
+        >>> import numpy as np, rnnfast
+        >>> X = np.random.default_rng(0).normal(size=(40, 5, 2))
+        >>> y = np.where(X[:, 0, 0] > 0, "up", "down")
+        >>> proba = rnnfast.RNNClassifier("gru", (4,), max_iter=2).fit(X, y).predict_proba(X)
+        >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1))
+        ((40, 2), True)
+        """
         scores, seqs = self._scores(X)
         return self._shape_like_X(self._probabilities(scores), seqs)
 
     def predict_log_proba(self, X: Any) -> Any:
-        """Logarithm of :meth:`predict_proba`, computed without underflow."""
+        """Logarithm of :meth:`predict_proba`, computed without underflow.
+
+        >>> import numpy as np, rnnfast
+        >>> X = np.random.default_rng(0).normal(size=(40, 5, 2))
+        >>> y = np.where(X[:, 0, 0] > 0, "up", "down")
+        >>> clf = rnnfast.RNNClassifier("gru", (4,), max_iter=2).fit(X, y)
+        >>> bool(np.allclose(np.exp(clf.predict_log_proba(X)), clf.predict_proba(X)))
+        True
+        """
         scores, seqs = self._scores(X)
         if self._multilabel:
             log_p = -np.logaddexp(0, -scores)
@@ -324,7 +388,14 @@ class RNNClassifier(ClassifierMixin, RecurrentEstimator):  # type: ignore[misc] 
         return self._shape_like_X(log_p, seqs)
 
     def predict(self, X: Any) -> Any:
-        """Labels per sequence, or per step shaped like X (multi-label: an indicator matrix)."""
+        """Labels per sequence, or per step shaped like X (multi-label: an indicator matrix).
+
+        >>> import numpy as np, rnnfast
+        >>> X = np.random.default_rng(0).normal(size=(40, 5, 2))
+        >>> y = np.where(X[:, 0, 0] > 0, "up", "down")
+        >>> rnnfast.RNNClassifier("gru", (4,), max_iter=2).fit(X, y).predict(X[:3]).shape
+        (3,)
+        """
         scores, seqs = self._scores(X)
         return self._shape_like_X(self._labels(scores), seqs)
 
@@ -332,6 +403,12 @@ class RNNClassifier(ClassifierMixin, RecurrentEstimator):  # type: ignore[misc] 
         """Accuracy over all targets.
 
         Every real step counts for many-to-many; multi-label needs the exact label set.
+
+        >>> import numpy as np, rnnfast
+        >>> X = np.random.default_rng(0).normal(size=(40, 5, 2))
+        >>> y = np.where(X[:, 0, 0] > 0, "up", "down")
+        >>> 0 <= rnnfast.RNNClassifier("gru", (4,), max_iter=2).fit(X, y).score(X, y) <= 1
+        True
         """
         scores, seqs = self._scores(X)
         rows = target_rows(seqs, y, self.output_mode_)

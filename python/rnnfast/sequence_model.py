@@ -82,12 +82,22 @@ class SequenceModel:
 
     @property
     def input_size(self) -> int:
-        """Features per time step."""
+        """Features per time step.
+
+        >>> import rnnfast
+        >>> rnnfast.SequenceModel([rnnfast.RNN(3, 2)], [[1.0, 1.0]], [0.0], "every_step").input_size
+        3
+        """
         return self.layers[0].input_size
 
     @property
     def dtype(self) -> np.dtype[Any]:
-        """The precision of the weights and results."""
+        """The precision of the weights and results.
+
+        >>> import rnnfast
+        >>> rnnfast.SequenceModel([rnnfast.RNN(3, 2)], [[1.0, 1.0]], [0.0], "last_step").dtype
+        dtype('float32')
+        """
         return self.layers[0].dtype
 
     def __call__(self, x: Any, lengths: Any = None) -> Array:
@@ -96,6 +106,11 @@ class SequenceModel:
         ``(batch, outputs)`` for ``"last_step"``, else ``(batch, steps, outputs)`` with zeros
         past each sequence's end; without the batch axis for a single 2-D sequence. ``x`` and
         ``lengths`` are as in :meth:`rnnfast.LSTM.forward`.
+
+        >>> import numpy as np, rnnfast
+        >>> model = rnnfast.SequenceModel([rnnfast.GRU(3, 2)], [[1.0, -1.0]], [0.5], "every_step")
+        >>> model(np.zeros((4, 3), dtype=np.float32)).shape
+        (4, 1)
         """
         batch = as_batch(x, lengths, self.dtype, self.input_size)
         data, seq_lengths = batch.data, batch.lengths
