@@ -49,7 +49,63 @@ pub(super) struct ShardGrads<T> {
 }
 
 /// Forward and backward over a whole shard.
+///
+/// The elementwise work (cell equations and their derivatives, copies to and from the tape) is
+/// compiled once per instruction-set level and picked at run time, as the activation kernels
+/// are: built for baseline x86-64 it ran 4-wide and cost as much as half the products. The
+/// levels compute the same values: vectorising elementwise code reorders no arithmetic.
 pub(super) fn run<T: Float>(
+    spec: &ModelSpec,
+    layout: &Layout,
+    params: &[T],
+    shard: &Shard<'_, T>,
+    window: usize,
+    input_grads: bool,
+) -> ShardGrads<T> {
+    #[cfg(target_arch = "x86_64")]
+    match crate::simd::active_arch() {
+        // SAFETY: `active_arch` only reports levels this CPU supports.
+        crate::simd::Arch::Avx512 => unsafe {
+            return run_avx512(spec, layout, params, shard, window, input_grads);
+        },
+        // SAFETY: as above.
+        crate::simd::Arch::Avx2 => unsafe {
+            return run_avx2(spec, layout, params, shard, window, input_grads);
+        },
+        crate::simd::Arch::Scalar => {}
+    }
+    run_portable(spec, layout, params, shard, window, input_grads)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn run_avx512<T: Float>(
+    spec: &ModelSpec,
+    layout: &Layout,
+    params: &[T],
+    shard: &Shard<'_, T>,
+    window: usize,
+    input_grads: bool,
+) -> ShardGrads<T> {
+    run_portable(spec, layout, params, shard, window, input_grads)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<T: Float>(
+    spec: &ModelSpec,
+    layout: &Layout,
+    params: &[T],
+    shard: &Shard<'_, T>,
+    window: usize,
+    input_grads: bool,
+) -> ShardGrads<T> {
+    run_portable(spec, layout, params, shard, window, input_grads)
+}
+
+/// The shard's work, inlined into each instruction-set variant of [`run`].
+#[inline(always)]
+fn run_portable<T: Float>(
     spec: &ModelSpec,
     layout: &Layout,
     params: &[T],
@@ -144,6 +200,7 @@ impl<T: Float> Window<'_, T> {
         self.lens.len()
     }
 
+    #[inline(always)]
     fn run(&self, states: &mut States<T>, grads: &mut ShardGrads<T>) {
         let (dirs, layers) = (self.spec.directions(), self.spec.layers());
         let mut inputs = vec![self.window_input()];
@@ -179,6 +236,7 @@ impl<T: Float> Window<'_, T> {
     }
 
     /// The window's slice of the shard's input, `(active, w, input_size)`.
+    #[inline(always)]
     fn window_input(&self) -> Vec<T> {
         let features = self.spec.input_size;
         let mut x = vec![T::default(); self.active() * self.w * features];
@@ -190,6 +248,7 @@ impl<T: Float> Window<'_, T> {
         x
     }
 
+    #[inline(always)]
     fn scatter_input_grads(&self, d_input: &[T], into: &mut [T]) {
         let features = self.spec.input_size;
         for (i, &len) in self.lens.iter().enumerate() {
@@ -220,6 +279,7 @@ impl<T: Float> Window<'_, T> {
     }
 
     /// One layer-direction forward over the window; writes its half of `output`.
+    #[inline(always)]
     fn forward(
         &self,
         layer: usize,
@@ -293,6 +353,7 @@ impl<T: Float> Window<'_, T> {
     }
 
     /// The head and the loss on the top layer's output; returns the gradient w.r.t. that output.
+    #[inline(always)]
     fn head(&self, top: &[T], grads: &mut ShardGrads<T>) -> Vec<T> {
         let (outputs, width) = (self.spec.outputs, self.spec.output_width());
         let weight = &self.params[self.layout.head_weight.clone()];
@@ -350,6 +411,7 @@ impl<T: Float> Window<'_, T> {
     /// Every step: each real step is a sample. Last step: each sequence that ends in this window
     /// is one, read from each direction's final state: the forward one at the sequence's last
     /// step, the reverse one at step 0 (bidirectional networks run in a single window).
+    #[inline(always)]
     fn samples(&self) -> Vec<Sample> {
         let outputs = self.spec.outputs;
         match self.spec.target {
@@ -377,6 +439,7 @@ impl<T: Float> Window<'_, T> {
     /// One layer-direction backward over the window: accumulates the weight gradients, adds
     /// the gradient w.r.t. the layer input to `io.2`, and on the first window records the
     /// gradient w.r.t. the initial state.
+    #[inline(always)]
     fn backward(
         &self,
         layer: usize,
