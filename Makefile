@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "maturin>=1.10,<2" "numpy>=1.26,<3" "scikit-learn>=1.6" "pytest>=8" \
-		"hypothesis>=6.100" "onnx>=1.17" "onnxruntime>=1.20" "pytest-benchmark>=4" "ruff>=0.6" \
+		"hypothesis>=6.100" "onnx>=1.17" "onnxruntime>=1.20" "pytest-benchmark>=4" "tqdm>=4" "ruff>=0.6" \
 		"mypy>=1.10"
 	touch $@
 

@@ -277,6 +277,14 @@ def test_verbose_prints_each_epoch(capsys):
     assert lines[0].startswith("Iteration 1, loss = ") and len(lines) == 3
 
 
+def test_verbose_2_shows_a_progress_bar(capsys):
+    pytest.importorskip("tqdm")
+    X, y = sine_windows(50)
+    rnnfast.RNNRegressor("gru", (4,), max_iter=3, verbose=2, random_state=0).fit(X, y)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "loss=" in err
+
+
 def test_ctrl_c_stops_cleanly_with_the_best_weights(monkeypatch):
     X, y = sine_windows(100)
     model = rnnfast.RNNRegressor("gru", (8,), max_iter=50, learning_rate_init=0.01)
