@@ -9,15 +9,21 @@
 
 from . import _rnnfast
 from ._torch import from_torch
-from .exceptions import NonFiniteError, ParameterError, RnnfastError, ShapeError
+from .exceptions import EncodingError, NonFiniteError, ParameterError, RnnfastError, ShapeError
+from .hopfield import HopfieldNetwork
+from .memories import BAM, ModernHopfield
 from .recurrent import GRU, LSTM, RNN
 
 __version__: str = _rnnfast.__version__
 
 __all__ = [
+    "BAM",
     "GRU",
     "LSTM",
     "RNN",
+    "EncodingError",
+    "HopfieldNetwork",
+    "ModernHopfield",
     "NonFiniteError",
     "ParameterError",
     "RnnfastError",

@@ -9,7 +9,7 @@ derive from :class:`RnnfastError`.
 True
 """
 
-__all__ = ["NonFiniteError", "ParameterError", "RnnfastError", "ShapeError"]
+__all__ = ["EncodingError", "NonFiniteError", "ParameterError", "RnnfastError", "ShapeError"]
 
 
 class RnnfastError(Exception):
@@ -26,3 +26,7 @@ class ParameterError(RnnfastError, ValueError):
 
 class NonFiniteError(RnnfastError, ValueError):
     """An input or weight contains NaN or infinity."""
+
+
+class EncodingError(RnnfastError, ValueError):
+    """States hold values outside their encoding: binary ``{0, 1}`` or bipolar ``{-1, +1}``."""

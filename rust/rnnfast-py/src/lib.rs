@@ -5,6 +5,7 @@
 
 mod arrays;
 mod errors;
+mod hopfield;
 mod network;
 
 use pyo3::prelude::*;
@@ -15,6 +16,9 @@ mod _rnnfast {
 
     #[pymodule_export]
     use network::PyNetwork;
+
+    #[pymodule_export]
+    use hopfield::{bam_recall, hopfield_learn, hopfield_recall, modern_hopfield_retrieve};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
