@@ -209,12 +209,12 @@ class HopfieldNetwork(BaseEstimator):  # type: ignore[misc]
             # Integer counts: W·N = ΞᵀΞ - p I, compared against threshold·N.
             if low_rank:
                 patterns = self.patterns_.astype(dtype)
-                return [np.ascontiguousarray(patterns.T), patterns, np.full(n, p, dtype)], n
+                return [patterns, patterns, np.full(n, p, dtype)], n
             return [np.rint(self.weights_ * n).astype(dtype)], n
         if low_rank:
             a_t, patterns = _projection_factor(self.patterns_)
             diag = np.einsum("ik,ki->i", a_t, patterns)
-            return [np.ascontiguousarray(a.astype(dtype)) for a in (a_t, patterns, diag)], 1.0
+            return [np.ascontiguousarray(a.astype(dtype)) for a in (a_t.T, patterns, diag)], 1.0
         return [self.weights_], 1.0
 
     def recall(self, X: Any) -> HopfieldRecall:

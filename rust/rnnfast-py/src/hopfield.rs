@@ -11,9 +11,16 @@ use rnnfast_core::{Float, par};
 use crate::arrays::Checked;
 use crate::errors::{CoreError, ParameterError};
 
-/// Whether `obj` is a float32 array (else the typed call checks it as float64).
-fn is_f32(obj: &Bound<'_, PyAny>) -> bool {
-    obj.cast::<PyArrayDyn<f32>>().is_ok()
+/// Calls `$f::<f32>(args)` when `$array` is a float32 array, else `$f::<f64>(args)` (whose
+/// checks then name any other dtype).
+macro_rules! by_dtype {
+    ($array:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        if $array.cast::<PyArrayDyn<f32>>().is_ok() {
+            $f::<f32>($($arg),*)
+        } else {
+            $f::<f64>($($arg),*)
+        }
+    };
 }
 
 /// A `(rows, cols)` NumPy array owning `values`.
@@ -45,11 +52,7 @@ pub fn hopfield_learn<'py>(
     weights: &Bound<'py, PyAny>,
     patterns: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    if is_f32(weights) {
-        learn_typed::<f32>(py, rule, weights, patterns)
-    } else {
-        learn_typed::<f64>(py, rule, weights, patterns)
-    }
+    by_dtype!(weights, learn_typed(py, rule, weights, patterns))
 }
 
 fn learn_typed<'py, T: Float + Element>(
@@ -77,7 +80,7 @@ fn learn_typed<'py, T: Float + Element>(
     matrix(py, updated, n)
 }
 
-/// Recalls bipolar `probes` `(batch, n)`; `memory` is `(weights,)` or `(a_t, b, diag)` (see
+/// Recalls bipolar `probes` `(batch, n)`; `memory` is `(weights,)` or `(a, b, diag)` (see
 /// `rnnfast_core::hopfield::Memory`). Returns `(states, converged, n_sweeps, cycled)`.
 #[pyfunction]
 #[pyo3(signature = (probes, memory, threshold, update, max_iter, seed, shuffle))]
@@ -101,11 +104,10 @@ pub fn hopfield_recall<'py>(
             )));
         }
     };
-    if is_f32(probes) {
-        recall_typed::<f32>(py, probes, &memory, threshold, mode, max_iter)
-    } else {
-        recall_typed::<f64>(py, probes, &memory, threshold, mode, max_iter)
-    }
+    by_dtype!(
+        probes,
+        recall_typed(py, probes, &memory, threshold, mode, max_iter)
+    )
 }
 
 fn recall_typed<'py, T: Float + Element>(
@@ -120,14 +122,14 @@ fn recall_typed<'py, T: Float + Element>(
     let n = probes.shape()[1];
     let checked: Vec<Checked<'py, T>> = match memory {
         [w] => vec![Checked::new("weights", w, &[Some(n), Some(n)])?],
-        [a_t, b, diag] => vec![
-            Checked::new("a_t", a_t, &[Some(n), None])?,
+        [a, b, diag] => vec![
+            Checked::new("a", a, &[None, Some(n)])?,
             Checked::new("b", b, &[None, Some(n)])?,
             Checked::new("diag", diag, &[Some(n)])?,
         ],
         _ => {
             return Err(ParameterError::new_err(format!(
-                "memory: expected (weights,) or (a_t, b, diag), got {} arrays",
+                "memory: expected (weights,) or (a, b, diag), got {} arrays",
                 memory.len()
             )));
         }
@@ -137,7 +139,7 @@ fn recall_typed<'py, T: Float + Element>(
         .map(Checked::as_slice)
         .collect::<PyResult<Vec<_>>>()?;
     let memory = match slices[..] {
-        [a_t, b, diag] => Memory::LowRank { a_t, b, diag },
+        [a, b, diag] => Memory::LowRank { a, b, diag },
         _ => Memory::Dense { weights: slices[0] },
     };
     let dynamics = Dynamics {
@@ -170,11 +172,10 @@ pub fn modern_hopfield_retrieve<'py>(
     beta: f64,
     max_iter: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
-    if is_f32(patterns) {
-        retrieve_typed::<f32>(py, patterns, queries, beta, max_iter)
-    } else {
-        retrieve_typed::<f64>(py, patterns, queries, beta, max_iter)
-    }
+    by_dtype!(
+        patterns,
+        retrieve_typed(py, patterns, queries, beta, max_iter)
+    )
 }
 
 fn retrieve_typed<'py, T: Float + Element>(
@@ -204,11 +205,7 @@ pub fn bam_recall<'py>(
     probes: &Bound<'py, PyAny>,
     max_iter: usize,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    if is_f32(weights) {
-        bam_typed::<f32>(py, weights, probes, max_iter)
-    } else {
-        bam_typed::<f64>(py, weights, probes, max_iter)
-    }
+    by_dtype!(weights, bam_typed(py, weights, probes, max_iter))
 }
 
 fn bam_typed<'py, T: Float + Element>(

@@ -13,7 +13,9 @@ use crate::linalg::matmul_nt;
 use crate::{Float, Result, RnnError};
 
 use super::rules::transpose;
-use super::{PROBE_CHUNK, activate, check_bipolar, expect_matrix, par_rows, rows_of};
+use super::{
+    PROBE_CHUNK, activate, check_bipolar, check_max_iter, expect_matrix, par_rows, rows_of,
+};
 
 /// What [`recall`] returns, per probe.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -41,9 +43,7 @@ pub fn recall<T: Float>(
         return Err(RnnError::shape("weights", "at least one output unit", 0));
     }
     let batch = rows_of("probes", probes.len(), nx)?;
-    if max_iter == 0 {
-        return Err(RnnError::param("max_iter", "must be at least 1"));
-    }
+    check_max_iter(max_iter)?;
     check_finite("weights", weights)?;
     check_bipolar("probes", probes)?;
     let weights_t = transpose(weights, nx, ny);

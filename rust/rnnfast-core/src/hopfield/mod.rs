@@ -23,6 +23,8 @@ pub use recall::{Dynamics, Memory, Recall, UpdateMode, recall};
 
 use rayon::prelude::*;
 
+#[cfg(target_arch = "x86_64")]
+use crate::simd::{Arch, active_arch};
 use crate::{Float, Result, RnnError, par};
 
 /// Probes per parallel task: a fixed split, because a matrix product's rounding may depend on
@@ -42,7 +44,15 @@ pub fn activate<T: Float>(field: T, threshold: T) -> T {
 /// Fails unless every value of `states` is exactly `-1` or `+1`.
 pub fn check_bipolar<T: Float>(what: &str, states: &[T]) -> Result<()> {
     let (one, minus) = (T::from_f64(1.0), T::from_f64(-1.0));
-    match states.iter().position(|&v| v != one && v != minus) {
+    let is_bipolar = |&v: &T| (v == one) | (v == minus);
+    // A branch-free pass over blocks (vectorised); the position only once one fails.
+    if states
+        .chunks(256)
+        .all(|c| c.iter().fold(true, |ok, v| ok & is_bipolar(v)))
+    {
+        return Ok(());
+    }
+    match states.iter().position(|v| !is_bipolar(v)) {
         None => Ok(()),
         Some(index) => Err(RnnError::param(
             what,
@@ -52,6 +62,14 @@ pub fn check_bipolar<T: Float>(what: &str, states: &[T]) -> Result<()> {
             ),
         )),
     }
+}
+
+/// Fails unless `max_iter` allows at least one sweep.
+pub(crate) fn check_max_iter(max_iter: usize) -> Result<()> {
+    if max_iter == 0 {
+        return Err(RnnError::param("max_iter", "must be at least 1"));
+    }
+    Ok(())
 }
 
 /// Fails unless `values` holds `rows × cols` elements, naming the argument.
@@ -106,4 +124,34 @@ pub(crate) fn par_rows<A: Send, B: Send>(
                 .for_each(|(i, (x, y))| f(i, x, y));
         }
     })
+}
+
+/// Runs `f` compiled for the widest instruction set of this CPU ([`active_arch`]).
+///
+/// The crate is built for baseline x86-64; the loops of these kernels (dot products, row
+/// updates) only vectorise well with AVX2/AVX-512. `f` and everything it calls in a hot loop is
+/// `#[inline(always)]`, so it is compiled inside the `#[target_feature]` wrapper below.
+#[inline(always)]
+pub(crate) fn with_simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    match active_arch() {
+        // SAFETY: `active_arch` only reports a level whose features this CPU has.
+        Arch::Avx512 => return unsafe { avx512(f) },
+        // SAFETY: as above.
+        Arch::Avx2 => return unsafe { avx2(f) },
+        Arch::Scalar => {}
+    }
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }

@@ -9,7 +9,7 @@ use crate::linalg::matmul_nt;
 use crate::{Float, Result, RnnError};
 
 use super::rules::transpose;
-use super::{PROBE_CHUNK, par_rows, rows_of};
+use super::{PROBE_CHUNK, check_max_iter, par_rows, rows_of};
 
 /// Applies `max_iter` updates to each query (`batch × n`) given `patterns` (`p × n`, `p ≥ 1`);
 /// returns the retrieved states, `batch × n`. Results do not depend on `threads`.
@@ -29,9 +29,7 @@ pub fn retrieve<T: Float>(
     if !(beta.finite() && beta > T::default()) {
         return Err(RnnError::param("beta", "must be a finite number > 0"));
     }
-    if max_iter == 0 {
-        return Err(RnnError::param("max_iter", "must be at least 1"));
-    }
+    check_max_iter(max_iter)?;
     check_finite("patterns", patterns)?;
     check_finite("queries", queries)?;
     let patterns_t = transpose(patterns, p, n);

@@ -19,17 +19,32 @@ use crate::{Float, Result, RnnError};
 use faer::Par;
 
 use super::rng::SplitMix64;
-use super::rules::dot;
-use super::{PROBE_CHUNK, activate, check_bipolar, expect_matrix, par_rows, rows_of};
+use super::rules::{dot, transpose};
+use super::{
+    PROBE_CHUNK, activate, check_bipolar, check_max_iter, expect_matrix, par_rows, rows_of,
+    with_simd,
+};
 
 /// The weights of a network of `n` units; both forms must be symmetric.
 #[derive(Clone, Copy, Debug)]
 pub enum Memory<'a, T> {
     /// `W`, `n × n`, row-major.
     Dense { weights: &'a [T] },
-    /// `W = Aᵀ B - diag(d)`: `a_t` is `Aᵀ` (`n × p`), `b` is `B` (`p × n`), `diag` is `d` (`n`).
+    /// `W = Aᵀ B - diag(d)`: `a` and `b` are `p × n`, `diag` is `d` (`n`).
     LowRank {
-        a_t: &'a [T],
+        a: &'a [T],
+        b: &'a [T],
+        diag: &'a [T],
+    },
+}
+
+/// [`Memory`] checked and laid out for the kernels: low-rank recall also needs `Aᵀ` (`n × p`),
+/// whose rows are the per-unit coefficients an asynchronous field reads.
+enum Couplings<'a, T> {
+    Dense(&'a [T]),
+    LowRank {
+        a: &'a [T],
+        a_t: Vec<T>,
         b: &'a [T],
         diag: &'a [T],
     },
@@ -74,40 +89,59 @@ struct Outcome {
     cycled: bool,
 }
 
-impl<T: Float> Memory<'_, T> {
-    /// Checks the shapes against `n` units and that every value is finite; returns the rank.
-    fn validate(&self, n: usize) -> Result<usize> {
+impl<'a, T: Float> Memory<'a, T> {
+    /// Checks the shapes against `n` units and that every value is finite.
+    fn prepare(&self, n: usize) -> Result<Couplings<'a, T>> {
         match *self {
             Memory::Dense { weights } => {
                 expect_matrix("weights", weights.len(), n, n)?;
                 check_finite("weights", weights)?;
-                Ok(n)
+                Ok(Couplings::Dense(weights))
             }
-            Memory::LowRank { a_t, b, diag } => {
+            Memory::LowRank { a, b, diag } => {
                 let p = rows_of("factor B", b.len(), n)?;
-                expect_matrix("factor A transposed", a_t.len(), n, p)?;
+                expect_matrix("factor A", a.len(), p, n)?;
                 expect_matrix("diagonal", diag.len(), n, 1)?;
-                for (what, v) in [("factor A", a_t), ("factor B", b), ("diagonal", diag)] {
+                for (what, v) in [("factor A", a), ("factor B", b), ("diagonal", diag)] {
                     check_finite(what, v)?;
                 }
-                Ok(p)
+                let a_t = transpose(a, p, n);
+                Ok(Couplings::LowRank { a, a_t, b, diag })
             }
         }
     }
+}
 
-    /// `fields (rows × n) = states · Wᵀ`; `overlaps` is scratch of `rows × p` (low rank).
-    fn fields(&self, fields: &mut [T], states: &[T], overlaps: &mut [T], rows: usize, n: usize) {
-        match *self {
-            Memory::Dense { weights } => {
+impl<T: Float> Couplings<'_, T> {
+    /// The rank `p` (`n` for dense weights).
+    fn rank(&self, n: usize) -> usize {
+        match self {
+            Couplings::Dense(_) => n,
+            Couplings::LowRank { b, .. } => b.len() / n,
+        }
+    }
+
+    /// `fields (rows × n) = states · Wᵀ`; `overlaps` is scratch of `p` values (low rank).
+    #[inline(always)]
+    fn fields(&self, fields: &mut [T], states: &[T], overlaps: &mut [T], n: usize) {
+        match self {
+            Couplings::Dense(weights) => {
+                let rows = states.len() / n;
                 matmul_nt(fields, states, weights, (rows, n, n), false, Par::Seq);
             }
-            Memory::LowRank { a_t, b, diag } => {
-                let p = b.len() / n;
-                matmul_nt(overlaps, states, b, (rows, p, n), false, Par::Seq);
-                matmul_nt(fields, overlaps, a_t, (rows, n, p), false, Par::Seq);
-                for (h, s) in fields.chunks_exact_mut(n).zip(states.chunks_exact(n)) {
-                    for ((h, &s), &d) in h.iter_mut().zip(s).zip(diag) {
-                        *h -= d * s;
+            // Per probe: p dot products, then p scaled rows of A; with a rank of ten or so this
+            // beats a general matrix product, whose blocking is tuned for large inner sizes.
+            Couplings::LowRank { a, b, diag, .. } => {
+                let rows = fields.chunks_exact_mut(n).zip(states.chunks_exact(n));
+                for (h, s) in rows {
+                    for (m, b_k) in overlaps.iter_mut().zip(b.chunks_exact(n)) {
+                        *m = dot(b_k, s);
+                    }
+                    for ((h, &s), &d) in h.iter_mut().zip(s).zip(diag.iter()) {
+                        *h = -(d * s);
+                    }
+                    for (&m, a_k) in overlaps.iter().zip(a.chunks_exact(n)) {
+                        h.iter_mut().zip(a_k).for_each(|(h, &a)| *h += m * a);
                     }
                 }
             }
@@ -124,12 +158,16 @@ pub fn recall<T: Float>(
     dynamics: &Dynamics<T>,
     threads: usize,
 ) -> Result<Recall<T>> {
-    let p = memory.validate(n)?;
+    let couplings = memory.prepare(n)?;
+    let job = Job {
+        p: couplings.rank(n),
+        couplings,
+        n,
+        dynamics: *dynamics,
+    };
     let batch = rows_of("probes", probes.len(), n)?;
     check_bipolar("probes", probes)?;
-    if dynamics.max_iter == 0 {
-        return Err(RnnError::param("max_iter", "must be at least 1"));
-    }
+    check_max_iter(dynamics.max_iter)?;
     if !dynamics.threshold.finite() {
         return Err(RnnError::param("threshold", "must be finite"));
     }
@@ -147,10 +185,10 @@ pub fn recall<T: Float>(
             &mut outcomes,
             PROBE_CHUNK,
             |c, s, out| match dynamics.mode {
-                UpdateMode::Sync => sync_chunk(memory, n, p, s, out, dynamics),
+                UpdateMode::Sync => with_simd(|| sync_chunk(&job, s, out)),
                 UpdateMode::Async { seed, shuffle } => {
-                    let first = c * PROBE_CHUNK;
-                    async_chunk(memory, n, p, s, out, dynamics, (seed, shuffle, first));
+                    let orders = (seed, shuffle, c * PROBE_CHUNK);
+                    with_simd(|| async_chunk(&job, s, out, orders));
                 }
             },
         )?;
@@ -163,18 +201,23 @@ pub fn recall<T: Float>(
     })
 }
 
-/// Synchronous updates of one chunk; a probe stops at a fixed point or a 2-cycle.
-fn sync_chunk<T: Float>(
-    memory: &Memory<T>,
+/// What every chunk of one [`recall`] call shares.
+struct Job<'a, T> {
+    couplings: Couplings<'a, T>,
+    /// Units.
     n: usize,
+    /// Rank of the couplings (`n` when dense).
     p: usize,
-    states: &mut [T],
-    out: &mut [Outcome],
-    dynamics: &Dynamics<T>,
-) {
+    dynamics: Dynamics<T>,
+}
+
+/// Synchronous updates of one chunk; a probe stops at a fixed point or a 2-cycle.
+#[inline(always)]
+fn sync_chunk<T: Float>(job: &Job<T>, states: &mut [T], out: &mut [Outcome]) {
+    let (couplings, dynamics, n, p) = (&job.couplings, &job.dynamics, job.n, job.p);
     let rows = out.len();
     let mut fields = vec![T::default(); rows * n];
-    let mut overlaps = vec![T::default(); rows * p];
+    let mut overlaps = vec![T::default(); p];
     let mut previous = states.to_vec();
     let mut next = vec![T::default(); n];
     let mut active = rows;
@@ -182,7 +225,7 @@ fn sync_chunk<T: Float>(
         if active == 0 {
             break;
         }
-        memory.fields(&mut fields, states, &mut overlaps, rows, n);
+        couplings.fields(&mut fields, states, &mut overlaps, n);
         let rows_iter = states
             .chunks_exact_mut(n)
             .zip(previous.chunks_exact_mut(n))
@@ -225,11 +268,12 @@ struct DenseFields<'a, T> {
 }
 
 impl<T: Float> LocalFields<T> for DenseFields<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn field(&self, i: usize, _s: &[T]) -> T {
         self.h[i]
     }
 
+    #[inline(always)]
     fn flipped(&mut self, i: usize, delta: T) {
         let n = self.h.len();
         let row = &self.weights[i * n..(i + 1) * n];
@@ -249,12 +293,13 @@ struct LowRankFields<'a, T> {
 }
 
 impl<T: Float> LocalFields<T> for LowRankFields<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn field(&self, i: usize, s: &[T]) -> T {
         let p = self.m.len();
         dot(&self.a_t[i * p..(i + 1) * p], self.m) - self.diag[i] * s[i]
     }
 
+    #[inline(always)]
     fn flipped(&mut self, i: usize, delta: T) {
         let n = self.diag.len();
         for (k, m) in self.m.iter_mut().enumerate() {
@@ -265,24 +310,23 @@ impl<T: Float> LocalFields<T> for LowRankFields<'_, T> {
 
 /// Asynchronous updates of one chunk, probe after probe; `(seed, shuffle, first)` give the random
 /// orders (stream `first + row`).
+#[inline(always)]
 fn async_chunk<T: Float>(
-    memory: &Memory<T>,
-    n: usize,
-    p: usize,
+    job: &Job<T>,
     states: &mut [T],
     out: &mut [Outcome],
-    dynamics: &Dynamics<T>,
     (seed, shuffle, first): (u64, bool, usize),
 ) {
+    let (couplings, dynamics, n, p) = (&job.couplings, &job.dynamics, job.n, job.p);
     let rows = out.len();
     let mut fields = vec![T::default(); rows * n];
     let mut overlaps = vec![T::default(); rows * p];
     // The starting fields (dense) or overlaps (low rank) of the whole chunk in one product.
-    match *memory {
-        Memory::Dense { weights } => {
+    match couplings {
+        Couplings::Dense(weights) => {
             matmul_nt(&mut fields, states, weights, (rows, n, n), false, Par::Seq);
         }
-        Memory::LowRank { b, .. } => {
+        Couplings::LowRank { b, .. } => {
             matmul_nt(&mut overlaps, states, b, (rows, p, n), false, Par::Seq);
         }
     }
@@ -293,12 +337,12 @@ fn async_chunk<T: Float>(
         let mut rng = SplitMix64::new(seed, (first + r) as u64);
         let h = &mut fields[r * n..(r + 1) * n];
         let m = &mut overlaps[r * p..(r + 1) * p];
-        match *memory {
-            Memory::Dense { weights } => {
+        match couplings {
+            Couplings::Dense(weights) => {
                 let mut state = DenseFields { weights, h };
                 *o = sweeps(&mut state, s, &mut order, &mut rng, shuffle, dynamics);
             }
-            Memory::LowRank { a_t, b, diag } => {
+            Couplings::LowRank { a_t, b, diag, .. } => {
                 let mut state = LowRankFields { a_t, b, diag, m };
                 *o = sweeps(&mut state, s, &mut order, &mut rng, shuffle, dynamics);
             }
@@ -307,6 +351,7 @@ fn async_chunk<T: Float>(
 }
 
 /// Sweeps over the units of one probe until one changes nothing or `max_iter` sweeps ran.
+#[inline(always)]
 fn sweeps<T: Float>(
     fields: &mut impl LocalFields<T>,
     s: &mut [T],

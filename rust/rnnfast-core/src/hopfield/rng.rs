@@ -22,6 +22,7 @@ impl SplitMix64 {
     }
 
     /// The next 64 random bits.
+    #[inline(always)]
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(GAMMA);
         let mut z = self.state;
@@ -32,11 +33,13 @@ impl SplitMix64 {
 
     /// A number in `0..bound` by Lemire's multiply-shift (bias below `bound / 2^64`, negligible
     /// for unit counts, and no rejection loop, so the stream stays trivially reproducible).
+    #[inline(always)]
     pub fn below(&mut self, bound: usize) -> usize {
         ((u128::from(self.next_u64()) * bound as u128) >> 64) as usize
     }
 
     /// Fisher–Yates shuffle of `items` in place (from the last position down).
+    #[inline(always)]
     pub fn shuffle<V>(&mut self, items: &mut [V]) {
         for i in (1..items.len()).rev() {
             let j = self.below(i + 1);
