@@ -8,7 +8,8 @@
 //!   `p` patterns a field costs `O(p)` instead of `O(n)`. Integer-valued factors (Hebbian counts
 //!   with the threshold scaled by `n`) keep every sum exact in floating point.
 //!
-//! Synchronous updates compute the fields of a chunk of probes as one or two matrix products.
+//! Synchronous updates compute the fields of a chunk of probes as one matrix product (dense) or,
+//! per probe, `p` dot products and `p` scaled rows of `A` (low rank).
 //! Asynchronous updates keep each probe's fields (dense) or its overlaps `m = B s` (low rank) up
 //! to date: visiting a unit that does not flip costs `O(1)` (dense) or `O(p)`, a flip `O(n)` or
 //! `O(p)`.
