@@ -14,6 +14,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 ESTIMATORS: list[object] = [
     rnnfast.RNNRegressor("gru", (8,), max_iter=30, learning_rate_init=0.02, random_state=0),
     rnnfast.RNNClassifier("gru", (8,), max_iter=30, learning_rate_init=0.02, random_state=0),
+    rnnfast.HopfieldNetwork(max_iter=5, random_state=0),
+    rnnfast.ModernHopfield(),
+    rnnfast.BAM(max_iter=5),
 ]
 
 # A 2-D X is one sequence whose rows are time steps: each prediction depends on the rows before.
@@ -24,6 +27,40 @@ _STATEFUL = {
     "state",
 }
 
+
+# Pattern memories store binary {0, 1} or bipolar {-1, +1} patterns and refuse other values
+# with EncodingError; each of these checks fits on the continuous data it generates, so it stops
+# there before testing its property. tests/test_hopfield.py and tests/test_memories.py test the
+# same properties (clone, pickling, feature-count errors, NaN, threads) on binary data.
+_BINARY_PATTERNS_ONLY = {
+    check: "fits on continuous data; only binary/bipolar patterns are accepted"
+    for check in (
+        "check_dict_unchanged",
+        "check_dont_overwrite_parameters",
+        "check_dtype_object",
+        "check_estimators_dtypes",
+        "check_estimators_fit_returns_self",
+        "check_estimators_nan_inf",
+        "check_estimators_overwrite_params",
+        "check_estimators_pickle",
+        "check_estimators_pickle(readonly_memmap=True)",
+        "check_f_contiguous_array_estimator",
+        "check_fit2d_1feature",
+        "check_fit2d_1sample",
+        "check_fit2d_predict1d",
+        "check_fit_check_is_fitted",
+        "check_fit_idempotent",
+        "check_fit_score_takes_y",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_n_features_in",
+        "check_n_features_in_after_fitting",
+        "check_pipeline_consistency",
+        "check_positive_only_tag_during_fit",
+        "check_readonly_memmap_input",
+    )
+}
+
 # estimator class name -> {check name: reason it cannot pass}
 EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
     "RNNRegressor": {
@@ -32,6 +69,8 @@ EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
         "default), as the engine's outputs do, instead of float64",
     },
     "RNNClassifier": _STATEFUL,
+    "HopfieldNetwork": _BINARY_PATTERNS_ONLY,
+    "BAM": _BINARY_PATTERNS_ONLY,
 }
 
 

@@ -14,23 +14,42 @@ from typing import TYPE_CHECKING, Any
 
 from . import _rnnfast
 from ._torch import from_torch
-from .exceptions import NonFiniteError, NumericalError, ParameterError, RnnfastError, ShapeError
+from .exceptions import (
+    EncodingError,
+    NonFiniteError,
+    NumericalError,
+    ParameterError,
+    RnnfastError,
+    ShapeError,
+)
 from .recurrent import GRU, LSTM, RNN
 from .sequence_model import SequenceModel
 
 if TYPE_CHECKING:
     from .estimators import RNNClassifier, RNNRegressor
+    from .hopfield import HopfieldNetwork
+    from .memories import BAM, ModernHopfield
 
 __version__: str = _rnnfast.__version__
 
 # The scikit-learn estimators load on first use: importing scikit-learn (and SciPy) costs about
 # 90 MiB and a second, which a service that only runs the inference engine should not pay.
-_LAZY = {"RNNClassifier": "estimators", "RNNRegressor": "estimators"}
+_LAZY = {
+    "BAM": "memories",
+    "HopfieldNetwork": "hopfield",
+    "ModernHopfield": "memories",
+    "RNNClassifier": "estimators",
+    "RNNRegressor": "estimators",
+}
 
 __all__ = [
+    "BAM",
     "GRU",
     "LSTM",
     "RNN",
+    "EncodingError",
+    "HopfieldNetwork",
+    "ModernHopfield",
     "NonFiniteError",
     "NumericalError",
     "ParameterError",

@@ -9,7 +9,14 @@ derive from :class:`RnnfastError`.
 True
 """
 
-__all__ = ["NonFiniteError", "NumericalError", "ParameterError", "RnnfastError", "ShapeError"]
+__all__ = [
+    "EncodingError",
+    "NonFiniteError",
+    "NumericalError",
+    "ParameterError",
+    "RnnfastError",
+    "ShapeError",
+]
 
 
 class RnnfastError(Exception):
@@ -30,3 +37,7 @@ class NonFiniteError(RnnfastError, ValueError):
 
 class NumericalError(RnnfastError, ArithmeticError):
     """A computation broke down numerically, such as a training run whose loss diverged."""
+
+
+class EncodingError(RnnfastError, ValueError):
+    """States hold values outside their encoding: binary ``{0, 1}`` or bipolar ``{-1, +1}``."""

@@ -27,6 +27,8 @@ pub trait Float:
     fn sqrt(self) -> Self;
     /// `true` unless NaN or ±inf.
     fn finite(self) -> bool;
+    /// `e^self` (the softmax of modern Hopfield retrieval).
+    fn exp(self) -> Self;
     /// `x <- 1 / (1 + exp(-x))`, elementwise.
     fn sigmoid_inplace(x: &mut [Self]);
     /// `x <- tanh(x)`, elementwise.
@@ -50,6 +52,10 @@ impl Float for f32 {
     #[inline]
     fn finite(self) -> bool {
         self.is_finite()
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        f32::exp(self)
     }
     #[inline]
     fn sigmoid_inplace(x: &mut [Self]) {
@@ -78,6 +84,10 @@ impl Float for f64 {
     #[inline]
     fn finite(self) -> bool {
         self.is_finite()
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        f64::exp(self)
     }
     #[inline]
     fn sigmoid_inplace(x: &mut [Self]) {

@@ -5,12 +5,14 @@
 //! - [`linalg`]: the matrix products the cells use;
 //! - [`cells`]: the Elman, LSTM and GRU equations (PyTorch conventions);
 //! - [`network`]: stacked, bidirectional, ragged-batch inference;
+//! - [`hopfield`]: associative memories (classical and modern Hopfield networks, BAM);
 //! - [`train`]: backpropagation through time, losses and optimizers;
 //! - [`par`]: the bounded thread pool and the parallelism policy.
 
 pub mod cells;
 pub mod error;
 pub mod float;
+pub mod hopfield;
 pub mod linalg;
 pub mod network;
 pub mod par;

@@ -5,6 +5,7 @@
 
 mod arrays;
 mod errors;
+mod hopfield;
 mod network;
 mod train;
 
@@ -18,6 +19,9 @@ mod _rnnfast {
     use network::PyNetwork;
     #[pymodule_export]
     use train::PyTrainer;
+
+    #[pymodule_export]
+    use hopfield::{bam_recall, hopfield_learn, hopfield_recall, modern_hopfield_retrieve};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
