@@ -2,7 +2,7 @@
 
 use crate::Float;
 
-#[inline]
+#[inline(always)]
 pub(super) fn update<T: Float>(xp: &[T], rec: &mut [T], b_hh: &[T], h: &mut [T]) {
     let n = h.len();
     if !b_hh.is_empty() {
@@ -27,7 +27,7 @@ pub(super) fn update<T: Float>(xp: &[T], rec: &mut [T], b_hh: &[T], h: &mut [T])
 /// `h`; on exit it is the part of the gradient w.r.t. `h_prev` that bypasses `W_hh` (`dh·z`).
 /// `dgx` receives the gradient w.r.t. the input-side pre-activations and `dgh` w.r.t. the
 /// hidden-side ones: they differ in the candidate block, where the reset gate scales the latter.
-#[inline]
+#[inline(always)]
 pub(super) fn backward<T: Float>(
     gates: &[T],
     aux: &[T],

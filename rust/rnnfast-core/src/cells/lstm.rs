@@ -3,7 +3,7 @@
 use super::add_input_and_bias;
 use crate::Float;
 
-#[inline]
+#[inline(always)]
 pub(super) fn update<T: Float>(xp: &[T], rec: &mut [T], b_hh: &[T], h: &mut [T], c: &mut [T]) {
     let n = h.len();
     add_input_and_bias(rec, xp, b_hh);
@@ -25,7 +25,7 @@ pub(super) fn update<T: Float>(xp: &[T], rec: &mut [T], b_hh: &[T], h: &mut [T],
 /// tanh(c)]`. On entry `dh`/`dc` are the loss gradients w.r.t. this step's `h` and `c`; on exit
 /// `dh` is zero (all of `h_prev`'s gradient flows through `W_hh`) and `dc` is the gradient
 /// w.r.t. `c_prev`. `dg` receives the gradient w.r.t. the gate pre-activations.
-#[inline]
+#[inline(always)]
 pub(super) fn backward<T: Float>(gates: &[T], aux: &[T], dh: &mut [T], dc: &mut [T], dg: &mut [T]) {
     let n = dh.len();
     let one = T::from_f64(1.0);

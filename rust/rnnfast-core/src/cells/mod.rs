@@ -78,7 +78,7 @@ impl CellKind {
     /// - `rec`: `h·W_hhᵀ` for this step (`gates·hidden`), used as scratch;
     /// - `b_hh`: the hidden bias (`gates·hidden`) or empty;
     /// - `h`, `c`: the state (`hidden` each; `c` empty unless LSTM), updated in place.
-    #[inline]
+    #[inline(always)]
     pub fn update<T: Float>(self, xp: &[T], rec: &mut [T], b_hh: &[T], h: &mut [T], c: &mut [T]) {
         match self {
             Self::RnnTanh => rnn::update(xp, rec, b_hh, h, T::tanh_inplace),
@@ -114,7 +114,7 @@ impl CellKind {
     /// [`CellKind::update`] for a training forward pass: `gates` holds `h·W_hhᵀ` on entry (as
     /// `rec` does) and the activated gates on exit (for Elman, the new `h`); `aux` receives the
     /// values of [`CellKind::aux_width`]. Together they are all the backward pass needs.
-    #[inline]
+    #[inline(always)]
     pub fn update_recording<T: Float>(
         self,
         xp: &[T],
@@ -148,7 +148,7 @@ impl CellKind {
     /// On entry `dh` (and `dc` for LSTM) hold the loss gradient w.r.t. this step's state; on exit
     /// they hold the part of the gradient w.r.t. the previous state that does not flow through
     /// `W_hh` (the caller adds `dgh·W_hh`). `h_prev` is the state this step started from.
-    #[inline]
+    #[inline(always)]
     pub fn backward<T: Float>(
         self,
         gates: &[T],
@@ -173,7 +173,7 @@ impl CellKind {
 }
 
 /// `pre[j] += xp[j] + b_hh[j]` (the bias may be empty).
-#[inline]
+#[inline(always)]
 fn add_input_and_bias<T: Float>(pre: &mut [T], xp: &[T], b_hh: &[T]) {
     if b_hh.is_empty() {
         pre.iter_mut().zip(xp).for_each(|(p, &x)| *p += x);

@@ -3,7 +3,7 @@
 use super::add_input_and_bias;
 use crate::Float;
 
-#[inline]
+#[inline(always)]
 pub(super) fn update<T: Float>(
     xp: &[T],
     rec: &mut [T],
@@ -28,7 +28,7 @@ pub(super) fn relu_inplace<T: Float>(x: &mut [T]) {
 
 /// Backward through one step: `h` is the step's output, `dh` its loss gradient (zeroed on exit:
 /// all of `h_prev`'s gradient flows through `W_hh`), `dg` the pre-activation gradient.
-#[inline]
+#[inline(always)]
 pub(super) fn backward<T: Float>(h: &[T], dh: &mut [T], dg: &mut [T], relu: bool) {
     let (zero, one) = (T::default(), T::from_f64(1.0));
     for ((g, d), &hv) in dg.iter_mut().zip(dh.iter_mut()).zip(h) {

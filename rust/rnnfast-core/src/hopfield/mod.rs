@@ -24,7 +24,7 @@ pub use recall::{Dynamics, Memory, Recall, UpdateMode, recall};
 use rayon::prelude::*;
 
 #[cfg(target_arch = "x86_64")]
-use crate::simd::{Arch, active_arch};
+pub(crate) use crate::simd::with_simd;
 use crate::{Float, Result, RnnError, par};
 
 /// Probes per parallel task: a fixed split, because a matrix product's rounding may depend on
@@ -124,34 +124,4 @@ pub(crate) fn par_rows<A: Send, B: Send>(
                 .for_each(|(i, (x, y))| f(i, x, y));
         }
     })
-}
-
-/// Runs `f` compiled for the widest instruction set of this CPU ([`active_arch`]).
-///
-/// The crate is built for baseline x86-64; the loops of these kernels (dot products, row
-/// updates) only vectorise well with AVX2/AVX-512. `f` and everything it calls in a hot loop is
-/// `#[inline(always)]`, so it is compiled inside the `#[target_feature]` wrapper below.
-#[inline(always)]
-pub(crate) fn with_simd<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    match active_arch() {
-        // SAFETY: `active_arch` only reports a level whose features this CPU has.
-        Arch::Avx512 => return unsafe { avx512(f) },
-        // SAFETY: as above.
-        Arch::Avx2 => return unsafe { avx2(f) },
-        Arch::Scalar => {}
-    }
-    f()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
-    f()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
-    f()
 }

@@ -124,3 +124,39 @@ pub fn tanh_f64(x: &mut [f64]) {
 
 #[cfg(test)]
 mod tests;
+
+/// Runs `f` compiled for the widest instruction set of this CPU ([`active_arch`]).
+///
+/// The crate is built for baseline x86-64, where plain loops (cell equations, dot products, row
+/// updates) vectorise 4 wide at best. `f` and everything it calls in a hot loop must be
+/// `#[inline(always)]` (or generic and small), so that it is compiled inside the
+/// `#[target_feature]` wrapper below. Vectorising elementwise code reorders no arithmetic, so
+/// every level computes the same values.
+///
+/// A closure that calls a *large* `#[inline(always)]` function absorbs it and is then too large
+/// to be inlined into the wrapper, so it stays baseline code: such a function needs wrappers of
+/// its own that call it directly (see `train::bptt::run`).
+#[inline(always)]
+pub fn with_simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    match active_arch() {
+        // SAFETY: `active_arch` only reports a level whose features this CPU has.
+        Arch::Avx512 => return unsafe { avx512(f) },
+        // SAFETY: as above.
+        Arch::Avx2 => return unsafe { avx2(f) },
+        Arch::Scalar => {}
+    }
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}

@@ -51,9 +51,9 @@ pub(super) struct ShardGrads<T> {
 /// Forward and backward over a whole shard.
 ///
 /// The elementwise work (cell equations and their derivatives, copies to and from the tape) is
-/// compiled once per instruction-set level and picked at run time, as the activation kernels
-/// are: built for baseline x86-64 it ran 4-wide and cost as much as half the products. The
-/// levels compute the same values: vectorising elementwise code reorders no arithmetic.
+/// compiled once per instruction-set level and picked at run time, as in
+/// [`crate::simd::with_simd`]: built for baseline x86-64 it ran 4 wide and cost as much as half
+/// the products.
 pub(super) fn run<T: Float>(
     spec: &ModelSpec,
     layout: &Layout,
@@ -62,56 +62,45 @@ pub(super) fn run<T: Float>(
     window: usize,
     input_grads: bool,
 ) -> ShardGrads<T> {
+    let args = (spec, layout, params, shard, window, input_grads);
     #[cfg(target_arch = "x86_64")]
     match crate::simd::active_arch() {
         // SAFETY: `active_arch` only reports levels this CPU supports.
-        crate::simd::Arch::Avx512 => unsafe {
-            return run_avx512(spec, layout, params, shard, window, input_grads);
-        },
+        crate::simd::Arch::Avx512 => return unsafe { run_avx512(args) },
         // SAFETY: as above.
-        crate::simd::Arch::Avx2 => unsafe {
-            return run_avx2(spec, layout, params, shard, window, input_grads);
-        },
+        crate::simd::Arch::Avx2 => return unsafe { run_avx2(args) },
         crate::simd::Arch::Scalar => {}
     }
-    run_portable(spec, layout, params, shard, window, input_grads)
+    run_portable(args)
 }
 
+/// The arguments of [`run`], passed as one value to its per-level variants.
+type RunArgs<'a, T> = (
+    &'a ModelSpec,
+    &'a Layout,
+    &'a [T],
+    &'a Shard<'a, T>,
+    usize,
+    bool,
+);
+
+// Not `simd::with_simd`: a closure around `run_portable` would absorb it and stay baseline code.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn run_avx512<T: Float>(
-    spec: &ModelSpec,
-    layout: &Layout,
-    params: &[T],
-    shard: &Shard<'_, T>,
-    window: usize,
-    input_grads: bool,
-) -> ShardGrads<T> {
-    run_portable(spec, layout, params, shard, window, input_grads)
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn run_avx512<T: Float>(args: RunArgs<'_, T>) -> ShardGrads<T> {
+    run_portable(args)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run_avx2<T: Float>(
-    spec: &ModelSpec,
-    layout: &Layout,
-    params: &[T],
-    shard: &Shard<'_, T>,
-    window: usize,
-    input_grads: bool,
-) -> ShardGrads<T> {
-    run_portable(spec, layout, params, shard, window, input_grads)
+unsafe fn run_avx2<T: Float>(args: RunArgs<'_, T>) -> ShardGrads<T> {
+    run_portable(args)
 }
 
 /// The shard's work, inlined into each instruction-set variant of [`run`].
 #[inline(always)]
 fn run_portable<T: Float>(
-    spec: &ModelSpec,
-    layout: &Layout,
-    params: &[T],
-    shard: &Shard<'_, T>,
-    window: usize,
-    input_grads: bool,
+    (spec, layout, params, shard, window, input_grads): RunArgs<'_, T>,
 ) -> ShardGrads<T> {
     let n = shard.lengths.len();
     let state_len = spec.state_len(n);
