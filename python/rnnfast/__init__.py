@@ -7,8 +7,9 @@
 (2, 5, 8)
 """
 
-from . import _rnnfast
+from . import _rnnfast, datasets, metrics
 from ._torch import from_torch
+from .esn import ESNRegressor, Reservoir
 from .exceptions import NonFiniteError, ParameterError, RnnfastError, ShapeError
 from .recurrent import GRU, LSTM, RNN
 
@@ -18,13 +19,17 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "ESNRegressor",
     "NonFiniteError",
     "ParameterError",
+    "Reservoir",
     "RnnfastError",
     "ShapeError",
     "__version__",
+    "datasets",
     "from_torch",
     "get_num_threads",
+    "metrics",
     "set_num_threads",
     "simd_arch",
 ]

@@ -21,6 +21,8 @@ pub trait Float:
     const NAME: &'static str;
     /// Converts a literal; exact for the small constants the cells use.
     fn from_f64(v: f64) -> Self;
+    /// Widens (or keeps) to `f64`.
+    fn to_f64(self) -> f64;
     /// `true` unless NaN or ±inf.
     fn finite(self) -> bool;
     /// `x <- 1 / (1 + exp(-x))`, elementwise.
@@ -34,6 +36,10 @@ impl Float for f32 {
     #[inline]
     fn from_f64(v: f64) -> Self {
         v as f32
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self as f64
     }
     #[inline]
     fn finite(self) -> bool {
@@ -54,6 +60,10 @@ impl Float for f64 {
     #[inline]
     fn from_f64(v: f64) -> Self {
         v
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self
     }
     #[inline]
     fn finite(self) -> bool {

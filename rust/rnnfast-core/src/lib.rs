@@ -4,11 +4,13 @@
 //! - [`simd`]: runtime-dispatched activation kernels with scalar twins;
 //! - [`linalg`]: the matrix products the cells use;
 //! - [`cells`]: the Elman, LSTM and GRU equations (PyTorch conventions);
+//! - [`esn`]: echo state networks (sparse reservoirs, ridge readouts);
 //! - [`network`]: stacked, bidirectional, ragged-batch inference;
 //! - [`par`]: the bounded thread pool and the parallelism policy.
 
 pub mod cells;
 pub mod error;
+pub mod esn;
 pub mod float;
 pub mod linalg;
 pub mod network;

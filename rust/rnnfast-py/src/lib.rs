@@ -5,6 +5,7 @@
 
 mod arrays;
 mod errors;
+mod esn;
 mod network;
 
 use pyo3::prelude::*;
@@ -15,6 +16,9 @@ mod _rnnfast {
 
     #[pymodule_export]
     use network::PyNetwork;
+
+    #[pymodule_export]
+    use esn::{esn_fit_ridge, esn_forecast, esn_run, esn_spectral_radius};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

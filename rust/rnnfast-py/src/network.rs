@@ -181,7 +181,7 @@ fn forward_typed<'py, T: Float + Element>(
     PyTuple::new(py, [output.into_any(), h_n.into_any(), c_n])
 }
 
-fn to_lengths(raw: &[i64]) -> PyResult<Vec<usize>> {
+pub(crate) fn to_lengths(raw: &[i64]) -> PyResult<Vec<usize>> {
     raw.iter()
         .enumerate()
         .map(|(b, &len)| {

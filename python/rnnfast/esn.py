@@ -1,0 +1,541 @@
+"""Echo state networks as scikit-learn estimators: :class:`Reservoir` and :class:`ESNRegressor`.
+
+A reservoir is a fixed, sparse, random recurrent network driven by the input; only a linear
+readout is trained. The weights are drawn here, with ``numpy.random.default_rng(random_state)``
+(one seed gives the same reservoir on every platform), and kept as NumPy arrays ending in ``_``
+(so ``clone``, pickling and ``repr`` just work); the native core validates them, measures the
+spectral radius, runs the leaky state update
+
+    ``x[t] = (1 - a) x[t-1] + a f(W x[t-1] + W_in u[t] + b)``
+
+over ragged batches with the GIL released, and accumulates the ridge readout in float64 while
+the states are produced, so fitting needs O(units²) memory whatever the series length.
+
+Input follows the package's convention: a 2-D array ``(steps, features)`` is one sequence (rows
+are time steps), a 3-D array ``(sequences, steps, features)`` a batch, and a list of 2-D arrays
+a ragged batch. Targets are given per time step, with the same leading shape.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import _rnnfast
+from ._validation import Batch, as_batch, resolve_rng
+from .exceptions import ParameterError, ShapeError
+
+__all__ = ["ESNRegressor", "Reservoir"]
+
+Array = npt.NDArray[Any]
+SequenceInput = Array | Sequence[Array]
+
+_ACTIVATIONS = ("tanh", "identity", "relu")
+_DISTRIBUTIONS = ("normal", "uniform")
+# scikit-learn's common checks look for this wording.
+_REQUIRES_Y = "requires y to be passed, but the target y is None"
+
+
+def _real(value: Any) -> float | None:
+    """``value`` as a float if it is a real number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)
+
+
+def _check_fraction(name: str, value: Any) -> float:
+    v = _real(value)
+    if v is None or not 0.0 < v <= 1.0:
+        raise ParameterError(f"{name}: expected a number in (0, 1], got {value!r}")
+    return v
+
+
+def _check_nonnegative(name: str, value: Any) -> float:
+    v = _real(value)
+    if v is None or not 0.0 <= v < float("inf"):
+        raise ParameterError(f"{name}: expected a finite number >= 0, got {value!r}")
+    return v
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ParameterError(f"{name}: expected one of {choices}, got {value!r}")
+    return str(value)
+
+
+def _is_ragged(x: Any) -> bool:
+    """A list or tuple of 2-D sequences (as opposed to a nested list forming one 2-D array)."""
+    return isinstance(x, list | tuple) and len(x) > 0 and np.ndim(x[0]) == 2
+
+
+class _ReservoirMixin:
+    """Hyper-parameters, weight generation and the native calls shared by the estimators."""
+
+    n_reservoir: int
+    spectral_radius: float
+    leak_rate: float
+    input_scaling: float | Array
+    density: float
+    input_connectivity: float
+    bias_scaling: float
+    activation: str
+    weight_distribution: str
+    washout: int
+    dtype: str
+    random_state: int | np.random.Generator | np.random.RandomState | None
+    n_jobs: int | None
+    n_features_in_: int
+
+    # -- parameters and weights ------------------------------------------------------------
+
+    def _dtype(self) -> np.dtype[Any]:
+        if self.dtype not in ("float32", "float64", np.float32, np.float64):
+            raise ParameterError(f"dtype: expected 'float32' or 'float64', got {self.dtype!r}")
+        return np.dtype(self.dtype)
+
+    def _check_params(self) -> None:
+        n = self.n_reservoir
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ParameterError(f"n_reservoir: expected an integer >= 1, got {n!r}")
+        _check_nonnegative("spectral_radius", self.spectral_radius)
+        _check_fraction("leak_rate", self.leak_rate)
+        _check_fraction("density", self.density)
+        _check_fraction("input_connectivity", self.input_connectivity)
+        _check_nonnegative("bias_scaling", self.bias_scaling)
+        _check_choice("activation", self.activation, _ACTIVATIONS)
+        _check_choice("weight_distribution", self.weight_distribution, _DISTRIBUTIONS)
+        w = self.washout
+        if isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 0:
+            raise ParameterError(f"washout: expected an integer >= 0, got {w!r}")
+        j = self.n_jobs
+        if j is not None and (isinstance(j, bool) or not isinstance(j, numbers.Integral) or j < 1):
+            raise ParameterError(f"n_jobs: expected None or an integer >= 1, got {j!r}")
+        self._dtype()
+
+    def _build_reservoir(self, n_features: int) -> None:
+        """Draws the weights: recurrent CSR matrix, input weights and bias (float64, then cast).
+
+        Each of the ``n_reservoir²`` possible connections exists with probability ``density``
+        (likewise ``input_connectivity`` for the input weights); recurrent values are standard
+        normal or uniform in [-1, 1], input values uniform in [-1, 1] times ``input_scaling``
+        (per feature when an array), bias uniform in [-1, 1] times ``bias_scaling``. The
+        recurrent matrix is then scaled so that its largest eigenvalue modulus, computed by the
+        native dense eigensolver, equals ``spectral_radius``.
+        """
+        n = int(self.n_reservoir)
+        dtype = self._dtype()
+        rng = resolve_rng(self.random_state)
+        rows, cols = np.nonzero(rng.random((n, n)) < self.density)
+        if self.weight_distribution == "normal":
+            values = rng.standard_normal(rows.size)
+        else:
+            values = rng.uniform(-1.0, 1.0, rows.size)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        indices = cols.astype(np.int64)
+        radius = _rnnfast.esn_spectral_radius(indptr, indices, values, n)
+        if radius > 0:
+            values *= float(self.spectral_radius) / radius
+        scaling = np.asarray(self.input_scaling, dtype=np.float64)
+        if scaling.ndim > 1 or (scaling.ndim == 1 and scaling.shape != (n_features,)):
+            raise ParameterError(
+                f"input_scaling: expected a number or one value per feature ({n_features}), "
+                f"got shape {scaling.shape}"
+            )
+        if not np.all(np.isfinite(scaling)):
+            raise ParameterError("input_scaling: expected finite values")
+        mask = rng.random((n, n_features)) < self.input_connectivity
+        w_in = np.where(mask, rng.uniform(-1.0, 1.0, (n, n_features)), 0.0) * scaling
+        bias = rng.uniform(-1.0, 1.0, n) * float(self.bias_scaling)
+        self.reservoir_indptr_ = indptr
+        self.reservoir_indices_ = indices
+        self.reservoir_weights_ = values.astype(dtype)
+        self.input_weights_ = np.ascontiguousarray(w_in, dtype=dtype)
+        self.bias_ = bias.astype(dtype)
+
+    def _reservoir(self) -> _rnnfast.Reservoir:
+        return (
+            self.reservoir_indptr_,
+            self.reservoir_indices_,
+            self.reservoir_weights_,
+            self.input_weights_,
+            self.bias_,
+            float(self.leak_rate),
+            str(self.activation),
+        )
+
+    def _threads(self) -> int | None:
+        return None if self.n_jobs is None else int(self.n_jobs)
+
+    # -- input -----------------------------------------------------------------------------
+
+    def _batch(self, x: SequenceInput, *, reset: bool) -> Batch:
+        """Validates ``x`` (and, when ``reset``, records ``n_features_in_``) as a padded batch."""
+        dtype = self._dtype()
+        if _is_ragged(x):
+            arrays = [check_array(a, dtype=dtype) for a in x]
+            features = {a.shape[1] for a in arrays}
+            if len(features) != 1:
+                raise ShapeError(f"X: every sequence needs the same feature count, got {features}")
+            self._check_features(features.pop(), reset=reset)
+            return as_batch(arrays, None, dtype, self.n_features_in_)
+        if np.asarray(x).ndim == 3:
+            data = check_array(x, dtype=dtype, allow_nd=True)
+            self._check_features(data.shape[2], reset=reset)
+            return as_batch(data, None, dtype, self.n_features_in_)
+        data = validate_data(self, x, reset=reset, dtype=dtype)
+        return as_batch(data, None, dtype, self.n_features_in_)
+
+    def _check_features(self, n: int, *, reset: bool) -> None:
+        if reset:
+            self.n_features_in_ = n
+        elif n != self.n_features_in_:
+            raise ShapeError(
+                f"X has {n} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+
+
+def _unpad(values: Array, batch: Batch, start: int = 0) -> Any:
+    """Per-step results back in the caller's form (one array, a 3-D array or a list)."""
+    if batch.unbatched:
+        return values[0, start:]
+    if batch.lengths is None:
+        return values[:, start:]
+    return [v[start:length] for v, length in zip(values, batch.lengths, strict=True)]
+
+
+class Reservoir(_ReservoirMixin, TransformerMixin, BaseEstimator):
+    """An echo state reservoir as a scikit-learn transformer: input series in, states out.
+
+    ``fit`` draws the weights (it only looks at the number of features); ``transform`` runs the
+    reservoir from the zero state and returns the states of every step after ``washout``. With
+    the default ``washout=0`` the rows line up with the input, so any scikit-learn regressor can
+    serve as the readout in a pipeline.
+
+    Parameters
+    ----------
+    n_reservoir : int, default=100
+        Number of reservoir units.
+    spectral_radius : float, default=0.9
+        Largest eigenvalue modulus of the recurrent matrix after scaling.
+    leak_rate : float, default=1.0
+        Leak rate ``a`` in (0, 1].
+    input_scaling : float or array of shape (n_features,), default=1.0
+        Scale of the input weights, one value or one per feature.
+    density : float, default=0.1
+        Fraction of non-zero recurrent weights.
+    input_connectivity : float, default=0.1
+        Fraction of non-zero input weights.
+    bias_scaling : float, default=1.0
+        Scale of the bias (uniform in ``[-bias_scaling, bias_scaling]``).
+    activation : {"tanh", "identity", "relu"}, default="tanh"
+        Reservoir nonlinearity.
+    weight_distribution : {"normal", "uniform"}, default="normal"
+        Distribution of the recurrent weights before scaling.
+    washout : int, default=0
+        Initial steps of each sequence dropped from the output.
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the weights, the states and the outputs.
+    random_state : int, Generator, RandomState or None, default=None
+        Seed of the weights.
+    n_jobs : int or None, default=None
+        Threads for batches of sequences (None: ``rnnfast.get_num_threads()``).
+
+    Attributes
+    ----------
+    reservoir_indptr_, reservoir_indices_, reservoir_weights_ : ndarray
+        The recurrent matrix in CSR form.
+    input_weights_ : ndarray of shape (n_reservoir, n_features_in_)
+    bias_ : ndarray of shape (n_reservoir,)
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from rnnfast import Reservoir
+    >>> u = np.sin(np.linspace(0, 20, 200))[:, None]
+    >>> model = make_pipeline(Reservoir(n_reservoir=50, random_state=0), Ridge(alpha=1e-6))
+    >>> _ = model.fit(u[:-1], u[1:, 0])
+    >>> Reservoir(n_reservoir=50, random_state=0).fit_transform(u).shape
+    (200, 50)
+
+    """
+
+    def __init__(
+        self,
+        n_reservoir: int = 100,
+        *,
+        spectral_radius: float = 0.9,
+        leak_rate: float = 1.0,
+        input_scaling: float | Array = 1.0,
+        density: float = 0.1,
+        input_connectivity: float = 0.1,
+        bias_scaling: float = 1.0,
+        activation: str = "tanh",
+        weight_distribution: str = "normal",
+        washout: int = 0,
+        dtype: str = "float64",
+        random_state: int | np.random.Generator | np.random.RandomState | None = None,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_reservoir = n_reservoir
+        self.spectral_radius = spectral_radius
+        self.leak_rate = leak_rate
+        self.input_scaling = input_scaling
+        self.density = density
+        self.input_connectivity = input_connectivity
+        self.bias_scaling = bias_scaling
+        self.activation = activation
+        self.weight_distribution = weight_distribution
+        self.washout = washout
+        self.dtype = dtype
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X: SequenceInput, y: Any = None) -> Reservoir:
+        """Draws the reservoir weights for ``X``'s feature count; returns self."""
+        self._check_params()
+        self._batch(X, reset=True)
+        self._build_reservoir(self.n_features_in_)
+        return self
+
+    def transform(self, X: SequenceInput) -> Any:
+        """The states after ``washout``: ``(steps - washout, n_reservoir)`` per sequence."""
+        check_is_fitted(self)
+        batch = self._batch(X, reset=False)
+        states, _ = _rnnfast.esn_run(
+            self._reservoir(), batch.data, batch.lengths, threads=self._threads()
+        )
+        return _unpad(states, batch, int(self.washout))
+
+
+class ESNRegressor(_ReservoirMixin, RegressorMixin, BaseEstimator):
+    """Echo state network regressor: a random reservoir and a ridge readout fitted natively.
+
+    Parameters
+    ----------
+    n_reservoir, spectral_radius, leak_rate, input_scaling, density, input_connectivity, \
+bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
+        As for :class:`Reservoir`.
+    alpha : float, default=1e-6
+        Ridge penalty on the readout coefficients (the intercept is not penalised).
+    washout : int, default=0
+        Steps of each sequence started from the zero state that the readout ignores (and
+        :meth:`score` skips).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_outputs_, n_reservoir)
+    intercept_ : ndarray of shape (n_outputs_,)
+    last_state_ : ndarray of shape (n_reservoir,) or None
+        After fitting one series: the state reached at its end. ``predict`` on a single series
+        starts from it unless ``reset=True``, so a test series that continues the training series
+        needs no warm-up. None after fitting a batch of independent sequences.
+    n_outputs_ : int
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rnnfast import ESNRegressor
+    >>> from rnnfast.datasets import mackey_glass
+    >>> from rnnfast.metrics import nrmse
+    >>> series = mackey_glass(1200, random_state=0)
+    >>> X, y = series[:-1], series[1:]
+    >>> esn = ESNRegressor(200, spectral_radius=1.25, leak_rate=0.3, washout=100,
+    ...                    random_state=0).fit(X[:1000], y[:1000])
+    >>> bool(nrmse(y[1000:], esn.predict(X[1000:])) < 0.02)
+    True
+    >>> esn.forecast(5).shape
+    (5, 1)
+
+    """
+
+    def __init__(
+        self,
+        n_reservoir: int = 100,
+        *,
+        spectral_radius: float = 0.9,
+        leak_rate: float = 1.0,
+        input_scaling: float | Array = 1.0,
+        density: float = 0.1,
+        input_connectivity: float = 0.1,
+        bias_scaling: float = 1.0,
+        activation: str = "tanh",
+        weight_distribution: str = "normal",
+        alpha: float = 1e-6,
+        washout: int = 0,
+        dtype: str = "float64",
+        random_state: int | np.random.Generator | np.random.RandomState | None = None,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_reservoir = n_reservoir
+        self.spectral_radius = spectral_radius
+        self.leak_rate = leak_rate
+        self.input_scaling = input_scaling
+        self.density = density
+        self.input_connectivity = input_connectivity
+        self.bias_scaling = bias_scaling
+        self.activation = activation
+        self.weight_distribution = weight_distribution
+        self.alpha = alpha
+        self.washout = washout
+        self.dtype = dtype
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def fit(self, X: SequenceInput, y: Any) -> ESNRegressor:
+        """Draws the reservoir, runs it over ``X`` and fits the ridge readout on ``y``.
+
+        ``y`` has one row per time step: ``(steps,)`` or ``(steps, outputs)`` for one series,
+        ``(sequences, steps[, outputs])`` for a 3-D batch, a list of such arrays for a list.
+        """
+        self._check_params()
+        alpha = _check_nonnegative("alpha", self.alpha)
+        batch = self._batch(X, reset=True)
+        targets, self._y_1d = _targets(y, batch, self._dtype())
+        self._build_reservoir(self.n_features_in_)
+        coef, intercept, last, _ = _rnnfast.esn_fit_ridge(
+            self._reservoir(),
+            batch.data,
+            targets,
+            batch.lengths,
+            washout=int(self.washout),
+            alpha=alpha,
+            threads=self._threads(),
+        )
+        dtype = self._dtype()
+        self.coef_ = coef.astype(dtype)
+        self.intercept_ = intercept.astype(dtype)
+        self.n_outputs_ = int(coef.shape[0])
+        self.last_state_ = last[0] if batch.unbatched else None
+        return self
+
+    def _run(self, X: SequenceInput, reset: bool) -> tuple[Array, Batch, bool]:
+        """Readout outputs for every step, the batch, and whether it started from zero."""
+        check_is_fitted(self)
+        batch = self._batch(X, reset=False)
+        h0 = None
+        if batch.unbatched and not reset and self.last_state_ is not None:
+            h0 = self.last_state_[np.newaxis]
+        values, _ = _rnnfast.esn_run(
+            self._reservoir(),
+            batch.data,
+            batch.lengths,
+            h0,
+            self.coef_,
+            self.intercept_,
+            threads=self._threads(),
+        )
+        return values, batch, h0 is None
+
+    def predict(self, X: SequenceInput, reset: bool = False) -> Any:
+        """Teacher-forced one-step-ahead predictions, one row per step of ``X``.
+
+        A single series continues from ``last_state_`` unless ``reset``; a batch starts from
+        the zero state (its first ``washout`` predictions are transients). The stored state is
+        never changed: calling ``predict`` twice gives the same result.
+        """
+        values, batch, _ = self._run(X, reset)
+        if self._y_1d:
+            values = values[..., 0]
+        return _unpad(values, batch)
+
+    def score(
+        self, X: SequenceInput, y: Any, sample_weight: Any = None, reset: bool = False
+    ) -> float:
+        """R² of the one-step-ahead predictions.
+
+        All steps count except the first ``washout`` steps of sequences that started from the
+        zero state.
+        """
+        values, batch, from_zero = self._run(X, reset)
+        targets, _ = _targets(y, batch, self._dtype())
+        start = int(self.washout) if from_zero else 0
+        lengths = (
+            batch.lengths if batch.lengths is not None else [batch.data.shape[1]] * len(values)
+        )
+        pred = np.concatenate([v[start:n] for v, n in zip(values, lengths, strict=True)])
+        true = np.concatenate([t[start:n] for t, n in zip(targets, lengths, strict=True)])
+        if pred.shape[0] == 0:
+            raise ShapeError(f"score: washout={self.washout} leaves no step to score")
+        return float(r2_score(true, pred, sample_weight=sample_weight))
+
+    def forecast(self, n_steps: int, warmup: Array | None = None) -> Array:
+        """Closed-loop (generative) run: each prediction is fed back as the next input.
+
+        Starts from ``last_state_`` (the end of the training series), or from the state reached
+        after running ``warmup`` (a 2-D series) from zero; the first value fed back is the
+        model's own prediction of the step after the last input, and row ``k`` of the result
+        predicts the input ``k + 2`` steps after it (with targets that are the next input, the
+        first row continues the training targets). Needs as many outputs as features.
+        Returns ``(n_steps, n_outputs_)``.
+        """
+        check_is_fitted(self)
+        if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 1:
+            raise ParameterError(f"n_steps: expected an integer >= 1, got {n_steps!r}")
+        if warmup is not None:
+            batch = self._batch(warmup, reset=False)
+            if not batch.unbatched:
+                raise ShapeError("warmup: expected one 2-D (steps, features) series")
+            _, last = _rnnfast.esn_run(self._reservoir(), batch.data, threads=self._threads())
+            state = last[0]
+        elif self.last_state_ is None:
+            raise ParameterError(
+                "forecast: no stored state (the model was fitted on a batch); pass warmup="
+            )
+        else:
+            state = self.last_state_
+        return _rnnfast.esn_forecast(
+            self._reservoir(),
+            np.ascontiguousarray(state),
+            self.coef_,
+            self.intercept_,
+            int(n_steps),
+        )
+
+
+def _targets(y: Any, batch: Batch, dtype: np.dtype[Any]) -> tuple[Array, bool]:
+    """``y`` padded to ``(batch, steps, outputs)`` like ``batch``; whether it was 1-D per step."""
+    if y is None:
+        raise ShapeError(f"{_REQUIRES_Y}: one target row per time step of X")
+    n_seq, steps = batch.data.shape[:2]
+    if batch.unbatched:
+        parts = [check_array(y, dtype=dtype, ensure_2d=False, ensure_min_samples=0)]
+    elif batch.lengths is None:
+        arr = check_array(y, dtype=dtype, ensure_2d=False, allow_nd=True)
+        parts = list(arr)
+    else:
+        if not isinstance(y, list | tuple) or len(y) != n_seq:
+            raise ShapeError(f"y: expected a list of {n_seq} target arrays, one per sequence")
+        parts = [check_array(t, dtype=dtype, ensure_2d=False) for t in y]
+    lengths = batch.lengths if batch.lengths is not None else [steps] * n_seq
+    if len(parts) != n_seq:
+        raise ShapeError(f"y: expected targets for {n_seq} sequences, got {len(parts)}")
+    one_d = parts[0].ndim == 1
+    outputs = 1 if one_d else parts[0].shape[-1]
+    out = np.zeros((n_seq, steps, outputs), dtype=dtype)
+    for i, (part, length) in enumerate(zip(parts, lengths, strict=True)):
+        expected = (length,) if one_d else (length, outputs)
+        if part.shape != expected:
+            raise ShapeError(
+                f"y: expected shape {expected} for sequence {i} (one row per time step of X), "
+                f"got {part.shape}"
+            )
+        out[i, :length] = part.reshape(length, outputs)
+    return out, one_d

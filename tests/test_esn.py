@@ -1,0 +1,214 @@
+"""Echo state networks: native reservoir and readout against NumPy, accuracy on the classic
+tasks, state semantics, precision, scikit-learn integration and errors."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import rnnfast
+from esn_reference import dense_reservoir, ridge, states
+from rnnfast import ESNRegressor, Reservoir
+from rnnfast.datasets import lorenz, mackey_glass, narma
+from rnnfast.exceptions import NonFiniteError, ParameterError, ShapeError
+from rnnfast.metrics import nrmse
+from sklearn.base import clone
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+MG = mackey_glass(3001)
+
+
+def small(**kw):
+    params = dict(spectral_radius=1.1, leak_rate=0.4, density=0.2, random_state=0)
+    params.update(kw)
+    return ESNRegressor(30, **params)
+
+
+@pytest.mark.parametrize("n", [10, 100, 400])
+@pytest.mark.parametrize("distribution", ["normal", "uniform"])
+def test_spectral_radius_matches_numpy(n, distribution):
+    est = Reservoir(n, spectral_radius=0.95, weight_distribution=distribution, random_state=n)
+    est.fit(np.zeros((2, 1)))
+    radius = np.abs(np.linalg.eigvals(dense_reservoir(est))).max()
+    assert abs(radius - 0.95) < 1e-6
+
+
+@pytest.mark.parametrize("activation", ["tanh", "identity", "relu"])
+def test_states_match_numpy(activation):
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=(50, 3))
+    est = Reservoir(20, leak_rate=0.3, activation=activation, spectral_radius=0.8, random_state=2)
+    got = est.fit_transform(u)
+    # SIMD tanh is accurate to a few ulp; 1e-12 leaves room for 50 steps of accumulation.
+    np.testing.assert_allclose(got, states(est, u), atol=1e-12)
+
+
+def test_ragged_batch_equals_single_runs():
+    rng = np.random.default_rng(3)
+    seqs = [rng.normal(size=(n, 2)) for n in (7, 30, 1, 12)]
+    est = Reservoir(15, random_state=0, n_jobs=2).fit(seqs)
+    out = est.transform(seqs)
+    for s, o in zip(seqs, out, strict=True):
+        np.testing.assert_allclose(o, states(est, s), atol=1e-12)
+    equal = rng.normal(size=(3, 9, 2))
+    np.testing.assert_array_equal(est.transform(equal)[1], est.transform(equal[1]))
+
+
+def test_ridge_matches_numpy_on_a_batch():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(4, 60, 2))
+    y = np.stack([np.sin(x[..., 0]), x[..., 1] ** 2], axis=-1)
+    est = small(washout=5, alpha=1e-3).fit(x, y)
+    coef, intercept = ridge([states(est, s) for s in x], list(y), 5, 1e-3)
+    np.testing.assert_allclose(est.coef_, coef, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(est.intercept_, intercept, rtol=1e-7, atol=1e-9)
+    assert est.last_state_ is None
+
+
+def test_results_do_not_depend_on_threads():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(64, 40, 2))
+    y = x.sum(axis=-1)
+    one = small(n_jobs=1).fit(x, y)
+    two = small(n_jobs=2).fit(x, y)
+    np.testing.assert_array_equal(one.coef_, two.coef_)
+    np.testing.assert_array_equal(one.predict(x), two.predict(x))
+
+
+def test_mackey_glass_one_step_ahead():
+    # The issue's workload at 1000 units (a couple of seconds): NRMSE about 1e-3 or better.
+    series = mackey_glass(6001)
+    x, y = series[:-1], series[1:]
+    est = ESNRegressor(
+        1000, spectral_radius=1.25, leak_rate=0.3, bias_scaling=0.2, washout=100, random_state=0
+    )
+    est.fit(x[:5000], y[:5000])
+    assert nrmse(y[5000:], est.predict(x[5000:])) < 3e-3
+
+
+def test_closed_loop_forecast_follows_the_series():
+    x, y = MG[:-1], MG[1:]
+    est = ESNRegressor(
+        300,
+        spectral_radius=1.25,
+        leak_rate=0.3,
+        bias_scaling=0.2,
+        washout=100,
+        alpha=1e-7,
+        random_state=0,
+    ).fit(x[:2500], y[:2500])
+    forecast = est.forecast(300)
+    truth = y[2500:2800]
+    assert nrmse(truth[:200], forecast[:200]) < 0.1
+    # warmup on the same history reaches the same state
+    again = est.forecast(50, warmup=x[:2500])
+    np.testing.assert_allclose(again, forecast[:50], atol=1e-9)
+
+
+def test_narma10():
+    u, y = narma(4200, random_state=0)
+    est = ESNRegressor(
+        300,
+        spectral_radius=0.9,
+        leak_rate=1.0,
+        input_scaling=0.5,
+        input_connectivity=1.0,
+        bias_scaling=0.1,
+        washout=200,
+        alpha=1e-8,
+        random_state=0,
+    ).fit(u[:3200], y[:3200])
+    err = nrmse(y[3200:], est.predict(u[3200:]))
+    assert err < 0.45, err
+
+
+def test_last_state_semantics():
+    x, y = MG[:-1], MG[1:]
+    est = small(washout=20).fit(x[:1000], y[:1000])
+    np.testing.assert_allclose(est.last_state_, states(est, x[:1000])[-1], atol=1e-12)
+    before = est.last_state_.copy()
+    first = est.predict(x[1000:1100])
+    np.testing.assert_array_equal(first, est.predict(x[1000:1100]))
+    np.testing.assert_array_equal(before, est.last_state_)
+    # continuing from the stored state equals running the whole series from zero
+    full = est.predict(x[:1100], reset=True)
+    np.testing.assert_allclose(first, full[1000:], atol=1e-10)
+    assert not np.allclose(first, est.predict(x[1000:1100], reset=True))
+    assert first.shape == (100, 1)
+    assert small().fit(x[:50], y[:50, 0]).predict(x[50:60]).shape == (10,)
+
+
+def test_float32_end_to_end():
+    x, y = MG[:-1], MG[1:]
+    est = small(dtype="float32").fit(x[:500], y[:500])
+    assert est.coef_.dtype == np.float32
+    assert est.predict(x[500:600]).dtype == np.float32
+    assert est.forecast(3).dtype == np.float32
+    assert Reservoir(5, dtype="float32").fit_transform(x[:5]).dtype == np.float32
+    ref = small().fit(x[:500], y[:500])
+    np.testing.assert_allclose(est.predict(x[500:600]), ref.predict(x[500:600]), atol=1e-3)
+
+
+def test_pickle_clone_and_grid_search():
+    x, y = MG[:-1], MG[1:]
+    est = small().fit(x[:300], y[:300])
+    back = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(back.predict(x[300:350]), est.predict(x[300:350]))
+    assert clone(est).get_params() == est.get_params()
+    grid = GridSearchCV(small(), {"leak_rate": [0.3, 1.0]}, cv=2).fit(x[:400], y[:400, 0])
+    assert grid.best_params_["leak_rate"] in (0.3, 1.0)
+
+
+def test_pipeline_with_sklearn_readout():
+    x, y = MG[:-1], MG[1:, 0]
+    model = make_pipeline(
+        Reservoir(50, spectral_radius=1.1, leak_rate=0.3, random_state=0), Ridge(alpha=1e-8)
+    ).fit(x[:1000], y[:1000])
+    # transform starts from the zero state: skip the first 100 transient steps
+    assert nrmse(y[1100:1500], model.predict(x[1000:1500])[100:]) < 0.1
+    assert Reservoir(8, washout=3, random_state=0).fit_transform(x[:10]).shape == (7, 8)
+
+
+def test_lorenz_multi_output():
+    data = lorenz(800) / 20.0
+    est = small(washout=50).fit(data[:-1], data[1:])
+    assert est.predict(data[:-1]).shape == (799, 3)
+    assert est.forecast(4).shape == (4, 3)
+
+
+def test_errors():
+    x, y = MG[:-1], MG[1:]
+    with pytest.raises(ParameterError, match="leak_rate"):
+        small(leak_rate=0.0).fit(x[:50], y[:50])
+    with pytest.raises(ParameterError, match="activation"):
+        small(activation="sigmoid").fit(x[:50], y[:50])
+    with pytest.raises(ParameterError, match="input_scaling"):
+        small(input_scaling=np.ones(3)).fit(x[:50], y[:50])
+    with pytest.raises(ShapeError, match="y"):
+        small().fit(x[:50], y[:40])
+    with pytest.raises(ParameterError, match="washout"):
+        small(washout=60).fit(x[:50], y[:50])
+    bad = x[:50].copy()
+    bad[3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        small().fit(bad, y[:50])
+    fitted = small().fit(x[:50], y[:50])
+    with pytest.raises(ValueError, match="features"):
+        fitted.predict(np.zeros((5, 2)))
+    with pytest.raises(ShapeError, match="same feature count"):
+        small().fit([np.zeros((5, 1)), np.zeros((5, 2))], [np.zeros(5), np.zeros(5)])
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        small().predict(x[:5])
+    batch_fit = small().fit(np.stack([x[:50], x[50:100]]), np.stack([y[:50], y[50:100]]))
+    with pytest.raises(ParameterError, match="warmup"):
+        batch_fit.forecast(3)
+    with pytest.raises(ParameterError, match="n_steps"):
+        fitted.forecast(0)
+    assert issubclass(NonFiniteError, ValueError)
+    with pytest.raises(ParameterError, match="n"):
+        rnnfast.set_num_threads(0)
