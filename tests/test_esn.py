@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import rnnfast
 from esn_reference import dense_reservoir, ridge, states
-from rnnfast import ESNRegressor, Reservoir
+from rnnfast import ESNClassifier, ESNRegressor, Reservoir
 from rnnfast.datasets import lorenz, mackey_glass, narma
 from rnnfast.exceptions import NonFiniteError, ParameterError, ShapeError
 from rnnfast.metrics import nrmse
@@ -212,3 +212,46 @@ def test_errors():
     assert issubclass(NonFiniteError, ValueError)
     with pytest.raises(ParameterError, match="n"):
         rnnfast.set_num_threads(0)
+
+
+def _frequency_task(n, rng):
+    """Sines of one of three frequencies with noise and random lengths: label = frequency."""
+    labels = rng.integers(0, 3, n)
+    seqs = []
+    for label in labels:
+        t = np.arange(rng.integers(30, 60))
+        wave = np.sin(0.2 * (label + 1) * t + rng.uniform(0, 6))
+        seqs.append((wave + 0.1 * rng.normal(size=t.size))[:, None])
+    return seqs, labels
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_classifier_on_ragged_sequences(pooling):
+    rng = np.random.default_rng(0)
+    seqs, labels = _frequency_task(300, rng)
+    clf = ESNClassifier(
+        100,
+        spectral_radius=0.9,
+        leak_rate=0.5,
+        pooling=pooling,
+        washout=10,
+        alpha=1e-4,
+        random_state=0,
+    ).fit(seqs[:200], labels[:200])
+    assert clf.score(seqs[200:], labels[200:]) > 0.9
+    proba = clf.predict_proba(seqs[200:])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert clf.decision_function(seqs[200:]).shape == (100, 3)
+    assert list(clf.classes_) == [0, 1, 2]
+
+
+def test_classifier_per_step_labels_and_errors():
+    u = MG[:300]
+    labels = (u[:, 0] > np.median(u)).astype(int)
+    clf = ESNClassifier(30, washout=10, random_state=0).fit(u, labels)
+    assert clf.predict(u).shape == (300,)
+    assert clf.score(u[10:], labels[10:]) > 0.8
+    with pytest.raises(ShapeError, match="one label per sequence"):
+        ESNClassifier(10).fit(np.zeros((4, 5, 1)), [0, 1])
+    with pytest.raises(ParameterError, match="pooling"):
+        ESNClassifier(10, pooling="max").fit(np.zeros((4, 5, 1)), [0, 1, 0, 1])

@@ -7,13 +7,14 @@ listed here, once, with a one-line reason; each estimator family adds its instan
 
 from __future__ import annotations
 
-from rnnfast import ESNRegressor, Reservoir
+from rnnfast import ESNClassifier, ESNRegressor, Reservoir
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 # Small, fast settings: the common checks fit each estimator dozens of times.
 ESTIMATORS: list[object] = [
     Reservoir(n_reservoir=20, random_state=0),
     ESNRegressor(n_reservoir=20, random_state=0),
+    ESNClassifier(n_reservoir=20, random_state=0),
 ]
 
 # estimator class name -> {check name: reason it cannot pass}
@@ -25,6 +26,7 @@ _ORDER_AND_SUBSETS = {
 EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
     "Reservoir": _ORDER_AND_SUBSETS,
     "ESNRegressor": _ORDER_AND_SUBSETS,
+    "ESNClassifier": _ORDER_AND_SUBSETS,
 }
 
 

@@ -10,6 +10,7 @@
 from . import _rnnfast, datasets, metrics
 from ._torch import from_torch
 from .esn import ESNRegressor, Reservoir
+from .esn_classifier import ESNClassifier
 from .exceptions import NonFiniteError, ParameterError, RnnfastError, ShapeError
 from .recurrent import GRU, LSTM, RNN
 
@@ -19,6 +20,7 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "ESNClassifier",
     "ESNRegressor",
     "NonFiniteError",
     "ParameterError",

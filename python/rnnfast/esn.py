@@ -40,7 +40,7 @@ SequenceInput = Array | Sequence[Array]
 _ACTIVATIONS = ("tanh", "identity", "relu")
 _DISTRIBUTIONS = ("normal", "uniform")
 # scikit-learn's common checks look for this wording.
-_REQUIRES_Y = "requires y to be passed, but the target y is None"
+REQUIRES_Y = "requires y to be passed, but the target y is None"
 
 
 def _real(value: Any) -> float | None:
@@ -515,7 +515,7 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
 def _targets(y: Any, batch: Batch, dtype: np.dtype[Any]) -> tuple[Array, bool]:
     """``y`` padded to ``(batch, steps, outputs)`` like ``batch``; whether it was 1-D per step."""
     if y is None:
-        raise ShapeError(f"{_REQUIRES_Y}: one target row per time step of X")
+        raise ShapeError(f"{REQUIRES_Y}: one target row per time step of X")
     n_seq, steps = batch.data.shape[:2]
     if batch.unbatched:
         parts = [check_array(y, dtype=dtype, ensure_2d=False, ensure_min_samples=0)]
