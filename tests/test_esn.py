@@ -255,3 +255,19 @@ def test_classifier_per_step_labels_and_errors():
         ESNClassifier(10).fit(np.zeros((4, 5, 1)), [0, 1])
     with pytest.raises(ParameterError, match="pooling"):
         ESNClassifier(10, pooling="max").fit(np.zeros((4, 5, 1)), [0, 1, 0, 1])
+
+
+def test_diagnostics():
+    from rnnfast.metrics import effective_spectral_radius, memory_capacity
+
+    est = Reservoir(40, spectral_radius=0.95, leak_rate=0.3, random_state=1).fit(np.zeros((2, 1)))
+    jac = 0.7 * np.eye(40) + 0.3 * dense_reservoir(est)
+    assert abs(effective_spectral_radius(est) - np.abs(np.linalg.eigvals(jac)).max()) < 1e-9
+    assert abs(effective_spectral_radius(small(leak_rate=1.0).fit(MG[:9], MG[1:10])) - 1.1) < 1e-6
+    # A near-linear reservoir remembers more than a saturated one, and never more than n.
+    linear, per_delay = memory_capacity(
+        Reservoir(30, input_scaling=0.01, bias_scaling=0.0, random_state=0), n_steps=2000
+    )
+    saturated, _ = memory_capacity(Reservoir(30, input_scaling=5.0, random_state=0), n_steps=2000)
+    assert saturated < linear <= 30 and per_delay.shape == (60,)
+    assert nrmse(np.ones(3), np.ones(3)) == 0.0
