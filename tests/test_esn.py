@@ -271,3 +271,28 @@ def test_diagnostics():
     saturated, _ = memory_capacity(Reservoir(30, input_scaling=5.0, random_state=0), n_steps=2000)
     assert saturated < linear <= 30 and per_delay.shape == (60,)
     assert nrmse(np.ones(3), np.ones(3)) == 0.0
+
+
+def test_rls_converges_to_ridge_and_partial_fit_streams():
+    rng = np.random.default_rng(7)
+    u = rng.uniform(-1, 1, size=(3000, 2))
+    y = np.sin(u[:, 0]) + 0.5 * np.roll(u[:, 1], 1)
+    common = dict(spectral_radius=0.8, leak_rate=0.5, density=0.3, alpha=1e-6, random_state=0)
+    ridge_est = ESNRegressor(25, **common).fit(u, y)
+    rls = ESNRegressor(25, readout="rls", **common).fit(u, y)
+    # P0 = I / alpha acts as a ridge penalty alpha on the intercept too: agreement to ~1e-3.
+    np.testing.assert_allclose(
+        rls.predict(u, reset=True), ridge_est.predict(u, reset=True), atol=2e-3
+    )
+    streamed = ESNRegressor(25, readout="rls", **common)
+    for chunk in range(3):
+        streamed.partial_fit(
+            u[chunk * 1000 : (chunk + 1) * 1000], y[chunk * 1000 : (chunk + 1) * 1000]
+        )
+    np.testing.assert_allclose(streamed.coef_, rls.coef_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(streamed.last_state_, rls.last_state_)
+    lms = ESNRegressor(25, readout="lms", learning_rate=0.05, **common).fit(u, y)
+    assert lms.score(u[2000:], y[2000:]) > 0.5
+    assert not hasattr(ESNRegressor(10), "partial_fit")  # ridge is offline only
+    with pytest.raises(ParameterError, match="forgetting_factor"):
+        ESNRegressor(10, readout="rls", forgetting_factor=1.5).fit(u, y)

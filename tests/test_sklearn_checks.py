@@ -14,6 +14,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 ESTIMATORS: list[object] = [
     Reservoir(n_reservoir=20, random_state=0),
     ESNRegressor(n_reservoir=20, random_state=0),
+    ESNRegressor(n_reservoir=20, readout="rls", random_state=0),
     ESNClassifier(n_reservoir=20, random_state=0),
 ]
 

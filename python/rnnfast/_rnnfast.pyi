@@ -83,3 +83,17 @@ def esn_forecast(
     intercept: npt.NDArray[np.floating[Any]],
     n_steps: int,
 ) -> npt.NDArray[np.floating[Any]]: ...
+def esn_fit_online(
+    reservoir: Reservoir,
+    x: npt.NDArray[np.floating[Any]],
+    y: npt.NDArray[np.floating[Any]],
+    weights: npt.NDArray[np.float64],
+    p: npt.NDArray[np.float64] | None,
+    rule: str,
+    rate: float,
+    lengths: npt.NDArray[np.int64] | None = None,
+    h0: npt.NDArray[np.floating[Any]] | None = None,
+    washout: int = 0,
+) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.float64] | None, npt.NDArray[np.floating[Any]]
+]: ...

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.metrics import r2_score
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _rnnfast
@@ -38,6 +39,7 @@ Array = npt.NDArray[Any]
 SequenceInput = Array | Sequence[Array]
 
 _ACTIVATIONS = ("tanh", "identity", "relu")
+_READOUTS = ("ridge", "rls", "lms")
 _DISTRIBUTIONS = ("normal", "uniform")
 # scikit-learn's common checks look for this wording.
 REQUIRES_Y = "requires y to be passed, but the target y is None"
@@ -330,10 +332,20 @@ class ESNRegressor(_ReservoirMixin, RegressorMixin, BaseEstimator):
 bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         As for :class:`Reservoir`.
     alpha : float, default=1e-6
-        Ridge penalty on the readout coefficients (the intercept is not penalised).
+        Ridge penalty on the readout coefficients (the intercept is not penalised). For
+        ``readout="rls"``, the initial inverse correlation matrix is ``I / alpha``.
     washout : int, default=0
         Steps of each sequence started from the zero state that the readout ignores (and
         :meth:`score` skips).
+    readout : {"ridge", "rls", "lms"}, default="ridge"
+        ``"ridge"`` solves the regularised normal equations once (``fit``); ``"rls"``
+        (recursive least squares) and ``"lms"`` (least mean squares) update the readout step
+        by step and support :meth:`partial_fit`. With ``forgetting_factor=1``, RLS converges
+        to the ridge solution.
+    forgetting_factor : float, default=1.0
+        RLS only: weight in (0, 1] of the past at each step (1: no forgetting).
+    learning_rate : float, default=0.01
+        LMS only: step size.
 
     Attributes
     ----------
@@ -363,6 +375,9 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
 
     """
 
+    online_weights_: Array
+    rls_p_: Array | None
+
     def __init__(
         self,
         n_reservoir: int = 100,
@@ -377,6 +392,9 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         weight_distribution: str = "normal",
         alpha: float = 1e-6,
         washout: int = 0,
+        readout: str = "ridge",
+        forgetting_factor: float = 1.0,
+        learning_rate: float = 0.01,
         dtype: str = "float64",
         random_state: int | np.random.Generator | np.random.RandomState | None = None,
         n_jobs: int | None = None,
@@ -392,6 +410,9 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         self.weight_distribution = weight_distribution
         self.alpha = alpha
         self.washout = washout
+        self.readout = readout
+        self.forgetting_factor = forgetting_factor
+        self.learning_rate = learning_rate
         self.dtype = dtype
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -402,13 +423,19 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         return tags
 
     def fit(self, X: SequenceInput, y: Any) -> ESNRegressor:
-        """Draws the reservoir, runs it over ``X`` and fits the ridge readout on ``y``.
+        """Draws the reservoir, runs it over ``X`` and fits the readout on ``y``.
 
         ``y`` has one row per time step: ``(steps,)`` or ``(steps, outputs)`` for one series,
         ``(sequences, steps[, outputs])`` for a 3-D batch, a list of such arrays for a list.
+        With an online ``readout``, this is :meth:`partial_fit` from scratch.
         """
         self._check_params()
         alpha = _check_nonnegative("alpha", self.alpha)
+        if _check_choice("readout", self.readout, _READOUTS) != "ridge":
+            for name in ("coef_", "online_weights_", "rls_p_", "last_state_"):
+                self.__dict__.pop(name, None)
+            self.partial_fit(X, y)
+            return self
         batch = self._batch(X, reset=True)
         targets, self._y_1d = _targets(y, batch, self._dtype())
         self._build_reservoir(self.n_features_in_)
@@ -421,12 +448,64 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
             alpha=alpha,
             threads=self._threads(),
         )
+        self._set_readout(coef, intercept, last, batch)
+        return self
+
+    @available_if(lambda self: self.readout != "ridge")
+    def partial_fit(self, X: SequenceInput, y: Any) -> ESNRegressor:
+        """Updates an online readout (``readout="rls"`` or ``"lms"``) with one more chunk.
+
+        The first call draws the reservoir. A single series continues from ``last_state_``
+        (a stream arriving in chunks needs no warm-up between them); a batch starts from zero
+        and skips ``washout`` steps of each sequence.
+        """
+        first = not hasattr(self, "online_weights_")
+        if first:
+            self._check_params()
+        rule = _check_choice("readout", self.readout, _READOUTS)
+        batch = self._batch(X, reset=first)
+        targets, y_1d = _targets(y, batch, self._dtype())
+        if first:
+            self._y_1d = y_1d
+            self._build_reservoir(self.n_features_in_)
+            width = int(self.n_reservoir) + 1
+            weights = np.zeros((width, targets.shape[2]))
+            alpha = max(_check_nonnegative("alpha", self.alpha), 1e-12)
+            p = np.eye(width) / alpha if rule == "rls" else None
+            self.last_state_ = None
+        else:
+            weights, p = self.online_weights_, self.rls_p_
+            if targets.shape[2] != weights.shape[1]:
+                raise ShapeError(
+                    f"y: expected {weights.shape[1]} outputs as before, got {targets.shape[2]}"
+                )
+        h0 = None
+        if batch.unbatched and self.last_state_ is not None:
+            h0 = self.last_state_[np.newaxis]
+        rate = self.forgetting_factor if rule == "rls" else self.learning_rate
+        weights, p, last = _rnnfast.esn_fit_online(
+            self._reservoir(),
+            batch.data,
+            targets,
+            weights,
+            p,
+            rule,
+            float(rate),
+            batch.lengths,
+            h0,
+            washout=0 if h0 is not None else int(self.washout),
+        )
+        self.online_weights_ = weights
+        self.rls_p_ = p
+        self._set_readout(weights[:-1].T, weights[-1], last, batch)
+        return self
+
+    def _set_readout(self, coef: Array, intercept: Array, last: Array, batch: Batch) -> None:
         dtype = self._dtype()
-        self.coef_ = coef.astype(dtype)
-        self.intercept_ = intercept.astype(dtype)
+        self.coef_ = np.ascontiguousarray(coef, dtype=dtype)
+        self.intercept_ = np.ascontiguousarray(intercept, dtype=dtype)
         self.n_outputs_ = int(coef.shape[0])
         self.last_state_ = last[0] if batch.unbatched else None
-        return self
 
     def _run(self, X: SequenceInput, reset: bool) -> tuple[Array, Batch, bool]:
         """Readout outputs for every step, the batch, and whether it started from zero."""

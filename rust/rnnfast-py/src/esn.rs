@@ -7,12 +7,12 @@
 use numpy::{Element, PyArray1, PyArrayDyn, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use rnnfast_core::esn::{self, Activation, Csr, Readout, Reservoir};
+use rnnfast_core::esn::{self, Activation, Csr, OnlineRule, OnlineState, Readout, Reservoir};
 use rnnfast_core::network::Sequences;
 use rnnfast_core::{Float, par};
 
 use crate::arrays::{Checked, optional};
-use crate::errors::CoreError;
+use crate::errors::{CoreError, ParameterError};
 use crate::network::to_lengths;
 
 type ReservoirTuple<'py> = (
@@ -339,4 +339,108 @@ fn forecast_typed<'py, T: Float + Element>(
         r.forecast(h0, &Readout { coef, intercept }, n_steps)
     })?;
     array(py, out, &[n_steps, outputs])
+}
+
+/// Updates an online readout; returns `(weights, p, last)`: `weights` float64
+/// `(units + 1, outputs)` (last row: intercept), `p` float64 `(units + 1, units + 1)` for
+/// `rule="rls"` (pass it back on the next call) and `None` for `"lms"`, `last` `(batch, units)`.
+/// `rate` is the forgetting factor (RLS) or the learning rate (LMS).
+#[pyfunction]
+#[pyo3(signature = (reservoir, x, y, weights, p, rule, rate, lengths=None, h0=None, washout=0))]
+#[allow(clippy::too_many_arguments)] // mirrors the core call
+pub fn esn_fit_online<'py>(
+    py: Python<'py>,
+    reservoir: ReservoirTuple<'py>,
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+    weights: &Bound<'py, PyAny>,
+    p: Option<&Bound<'py, PyAny>>,
+    rule: &str,
+    rate: f64,
+    lengths: Option<&Bound<'py, PyAny>>,
+    h0: Option<&Bound<'py, PyAny>>,
+    washout: usize,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let rule = match rule {
+        "rls" => OnlineRule::Rls { forgetting: rate },
+        "lms" => OnlineRule::Lms {
+            learning_rate: rate,
+        },
+        other => {
+            return Err(ParameterError::new_err(format!(
+                "rule: expected 'rls' or 'lms', got {other:?}"
+            )));
+        }
+    };
+    let args = OnlineArgs {
+        x,
+        y,
+        weights,
+        p,
+        lengths,
+        h0,
+        washout,
+    };
+    if is_f32(&reservoir.2) {
+        online_typed::<f32>(py, &reservoir, args, rule)
+    } else {
+        online_typed::<f64>(py, &reservoir, args, rule)
+    }
+}
+
+struct OnlineArgs<'a, 'py> {
+    x: &'a Bound<'py, PyAny>,
+    y: &'a Bound<'py, PyAny>,
+    weights: &'a Bound<'py, PyAny>,
+    p: Option<&'a Bound<'py, PyAny>>,
+    lengths: Option<&'a Bound<'py, PyAny>>,
+    h0: Option<&'a Bound<'py, PyAny>>,
+    washout: usize,
+}
+
+fn online_typed<'py, T: Float + Element>(
+    py: Python<'py>,
+    reservoir: &ReservoirTuple<'py>,
+    args: OnlineArgs<'_, 'py>,
+    rule: OnlineRule,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let res = ReservoirArgs::<T>::new(reservoir)?;
+    let n = res.units();
+    let batch = Batch::<T>::new(args.x, args.lengths, res.features())?;
+    let (b, steps) = (batch.batch(), batch.steps());
+    let y = Checked::<T>::new("y", args.y, &[Some(b), Some(steps), None])?;
+    let outputs = y.shape()[2];
+    let weights = Checked::<f64>::new("weights", args.weights, &[Some(n + 1), Some(outputs)])?;
+    let p = optional::<f64>("p", args.p, &[Some(n + 1), Some(n + 1)])?;
+    let h0 = optional::<T>("h0", args.h0, &[Some(b), Some(n)])?;
+    let mut state = OnlineState {
+        weights: weights.as_slice()?.to_vec(),
+        p: p.as_ref()
+            .map(|p| p.as_slice().map(<[f64]>::to_vec))
+            .transpose()?
+            .unwrap_or_default(),
+    };
+    let seqs = batch.sequences()?;
+    let (targets, h0) = (
+        y.as_slice()?,
+        h0.as_ref().map(Checked::as_slice).transpose()?,
+    );
+    let washout = args.washout;
+    let (last, state) = res.with(py, |r| {
+        let last = esn::fit_online(r, &seqs, h0, targets, outputs, washout, rule, &mut state)?;
+        Ok((last, state))
+    })?;
+    let p = if state.p.is_empty() {
+        py.None().into_bound(py)
+    } else {
+        array(py, state.p, &[n + 1, n + 1])?
+    };
+    PyTuple::new(
+        py,
+        [
+            array(py, state.weights, &[n + 1, outputs])?,
+            p,
+            array(py, last, &[b, n])?,
+        ],
+    )
 }

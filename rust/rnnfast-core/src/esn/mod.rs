@@ -8,13 +8,16 @@
 //! - [`sparse`]: the CSR matrix and its block product;
 //! - [`spectral`]: the spectral radius (dense eigensolver);
 //! - [`reservoir`]: the state update, the time loop over groups of sequences, closed-loop runs;
-//! - [`ridge`]: the ridge readout accumulated in `f64` while states are produced.
+//! - [`ridge`]: the ridge readout accumulated in `f64` while states are produced;
+//! - [`online`]: RLS and LMS readouts for incremental fits.
 
+pub mod online;
 pub mod reservoir;
 pub mod ridge;
 pub mod sparse;
 pub mod spectral;
 
+pub use online::{OnlineRule, OnlineState, fit_online};
 pub use reservoir::{Readout, Reservoir, RunOutput};
 pub use ridge::{RidgeFit, fit_ridge};
 pub use sparse::Csr;

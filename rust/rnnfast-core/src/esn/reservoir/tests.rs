@@ -152,3 +152,57 @@ fn bad_arguments_are_errors() {
     assert!(fit_ridge(&res, &seqs, None, &[0.0; 3], 1, 0, 1e-6, 1).is_err());
     assert!(res.run(&seqs, Some(&[0.0; 4]), None, 1).is_err());
 }
+
+#[test]
+fn rls_converges_to_the_least_squares_readout_and_lms_approaches_it() {
+    use crate::esn::{OnlineRule, OnlineState, fit_online};
+    let (w, w_in, bias) = weights();
+    let res = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh).unwrap();
+    let (batch, steps) = (2, 500);
+    let data = inputs(batch, steps);
+    let seqs = Sequences {
+        data: &data,
+        batch,
+        steps,
+        lengths: None,
+    };
+    let states = res.run(&seqs, None, None, 1).unwrap().values;
+    let coef = [0.5, -1.0, 2.0, 0.25, -0.75];
+    let targets: Vec<f64> = states
+        .chunks_exact(5)
+        .map(|s| 0.3 + s.iter().zip(&coef).map(|(a, b)| a * b).sum::<f64>())
+        .collect();
+    let identity = |scale: f64| -> Vec<f64> {
+        (0..36)
+            .map(|k| if k % 7 == 0 { scale } else { 0.0 })
+            .collect()
+    };
+    let mut rls = OnlineState {
+        weights: vec![0.0; 6],
+        p: identity(1e6),
+    };
+    let rule = OnlineRule::Rls { forgetting: 1.0 };
+    let last = fit_online(&res, &seqs, None, &targets, 1, 0, rule, &mut rls).unwrap();
+    assert_eq!(last, res.run(&seqs, None, None, 1).unwrap().last);
+    for (g, want) in rls.weights.iter().zip(coef.iter().chain(&[0.3])) {
+        // P0 = 1e6 I is a ridge penalty of 1e-6 on ill-conditioned states: 1e-3, not exact.
+        assert!((g - want).abs() < 1e-3, "rls {g} vs {want}");
+    }
+    let mut lms = OnlineState {
+        weights: vec![0.0; 6],
+        p: Vec::new(),
+    };
+    let rule = OnlineRule::Lms { learning_rate: 0.1 };
+    let error = |w: &[f64]| -> f64 {
+        states
+            .chunks_exact(5)
+            .zip(&targets)
+            .map(|(s, t)| (w[5] + s.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() - t).powi(2))
+            .sum()
+    };
+    let before = error(&lms.weights);
+    fit_online(&res, &seqs, None, &targets, 1, 0, rule, &mut lms).unwrap();
+    assert!(error(&lms.weights) < 0.1 * before);
+    let bad = OnlineRule::Rls { forgetting: 0.0 };
+    assert!(fit_online(&res, &seqs, None, &targets, 1, 0, bad, &mut rls).is_err());
+}
