@@ -102,7 +102,8 @@ def test_closed_loop_forecast_follows_the_series():
     ).fit(x[:2500], y[:2500])
     forecast = est.forecast(300)
     truth = y[2500:2800]
-    assert nrmse(truth[:200], forecast[:200]) < 0.1
+    # measured 0.010 over 300 steps (0.03 over 500)
+    assert nrmse(truth, forecast) < 0.05
     # warmup on the same history reaches the same state
     again = est.forecast(50, warmup=x[:2500])
     np.testing.assert_allclose(again, forecast[:50], atol=1e-9)
@@ -122,7 +123,7 @@ def test_narma10():
         random_state=0,
     ).fit(u[:3200], y[:3200])
     err = nrmse(y[3200:], est.predict(u[3200:]))
-    assert err < 0.45, err
+    assert err < 0.3, err  # measured 0.22; the literature reports about 0.2-0.4
 
 
 def test_last_state_semantics():
@@ -296,3 +297,24 @@ def test_rls_converges_to_ridge_and_partial_fit_streams():
     assert not hasattr(ESNRegressor(10), "partial_fit")  # ridge is offline only
     with pytest.raises(ParameterError, match="forgetting_factor"):
         ESNRegressor(10, readout="rls", forgetting_factor=1.5).fit(u, y)
+
+
+def test_nvar_matches_numpy_features_and_predicts_lorenz():
+    from rnnfast import NVARRegressor
+
+    data = lorenz(1601)
+    model = NVARRegressor(delay=2, stride=1, order=2, alpha=1e-6).fit(data[:1200], data[1:1201])
+    # features by hand at step t: [u_t, u_{t-1}], their 21 quadratic monomials, then 1
+    lin = np.hstack([data[1:1200], data[:1199]])
+    quad = np.array([[a * b for i, a in enumerate(row) for b in row[i:]] for row in lin])
+    design = np.hstack([lin, quad, np.ones((len(lin), 1))])
+    penalty = 1e-6 * np.eye(design.shape[1])
+    penalty[-1, -1] = 0.0
+    sol = np.linalg.solve(design.T @ design + penalty, design.T @ data[2:1201])
+    # ill-conditioned normal equations (monomials up to ~1e3): solvers differ by ~1e-4 on
+    # values of size ~20, so compare fitted values, not coefficients
+    np.testing.assert_allclose(model.predict(data[:1200])[1:], design @ sol, atol=1e-3)
+    pred = model.predict(data[1200:-1])
+    assert nrmse(data[1202:], pred[1:]) < 1e-4
+    with pytest.raises(ParameterError, match="delay"):
+        NVARRegressor(delay=0).fit(data[:50], data[1:51])

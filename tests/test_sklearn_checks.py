@@ -7,7 +7,7 @@ listed here, once, with a one-line reason; each estimator family adds its instan
 
 from __future__ import annotations
 
-from rnnfast import ESNClassifier, ESNRegressor, Reservoir
+from rnnfast import ESNClassifier, ESNRegressor, NVARRegressor, Reservoir
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 # Small, fast settings: the common checks fit each estimator dozens of times.
@@ -16,6 +16,7 @@ ESTIMATORS: list[object] = [
     ESNRegressor(n_reservoir=20, random_state=0),
     ESNRegressor(n_reservoir=20, readout="rls", random_state=0),
     ESNClassifier(n_reservoir=20, random_state=0),
+    NVARRegressor(),
 ]
 
 # estimator class name -> {check name: reason it cannot pass}
@@ -28,6 +29,7 @@ EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
     "Reservoir": _ORDER_AND_SUBSETS,
     "ESNRegressor": _ORDER_AND_SUBSETS,
     "ESNClassifier": _ORDER_AND_SUBSETS,
+    "NVARRegressor": _ORDER_AND_SUBSETS,
 }
 
 

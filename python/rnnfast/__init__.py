@@ -12,6 +12,7 @@ from ._torch import from_torch
 from .esn import ESNRegressor, Reservoir
 from .esn_classifier import ESNClassifier
 from .exceptions import NonFiniteError, ParameterError, RnnfastError, ShapeError
+from .nvar import NVARRegressor
 from .recurrent import GRU, LSTM, RNN
 
 __version__: str = _rnnfast.__version__
@@ -22,6 +23,7 @@ __all__ = [
     "RNN",
     "ESNClassifier",
     "ESNRegressor",
+    "NVARRegressor",
     "NonFiniteError",
     "ParameterError",
     "Reservoir",
