@@ -7,7 +7,7 @@
 //! (ties by batch index), whatever the thread count.
 
 use super::Reservoir;
-use super::reservoir::StateSink;
+use super::reservoir::{StateSink, check_targets};
 use crate::error::expect_len;
 use crate::float::check_finite;
 use crate::network::Sequences;
@@ -113,15 +113,7 @@ pub fn fit_online<T: Float>(
     state: &mut OnlineState,
 ) -> Result<Vec<T>> {
     let width = reservoir.units() + 1;
-    if outputs == 0 {
-        return Err(RnnError::param("outputs", "must be at least 1"));
-    }
-    expect_len(
-        "targets (batch x steps x outputs)",
-        seqs.batch * seqs.steps * outputs,
-        targets.len(),
-    )?;
-    check_finite("targets", targets)?;
+    check_targets(seqs, targets, outputs)?;
     expect_len(
         "online weights (units + 1) x outputs",
         width * outputs,

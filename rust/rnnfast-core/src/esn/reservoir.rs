@@ -346,6 +346,24 @@ impl<'a, T: Float> Reservoir<'a, T> {
     }
 }
 
+/// Checks per-step targets `(batch, steps, outputs)` for a batch: at least one output, the
+/// length, and finite values.
+pub(crate) fn check_targets<T: Float>(
+    seqs: &Sequences<T>,
+    targets: &[T],
+    outputs: usize,
+) -> Result<()> {
+    if outputs == 0 {
+        return Err(RnnError::param("outputs", "must be at least 1"));
+    }
+    expect_len(
+        "targets (batch x steps x outputs)",
+        seqs.batch * seqs.steps * outputs,
+        targets.len(),
+    )?;
+    check_finite("targets", targets)
+}
+
 /// Batch indices sorted by decreasing length (stable), cut into at most `max_groups` groups of
 /// equal size: the grouping depends on the batch only, so results do not depend on threads.
 pub(crate) fn group_sequences(lengths: &[usize], max_groups: usize) -> Vec<Vec<usize>> {

@@ -13,9 +13,7 @@ use faer::linalg::solvers::Solve;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 
 use super::Reservoir;
-use super::reservoir::{MAX_GROUPS, StateSink};
-use crate::error::expect_len;
-use crate::float::check_finite;
+use super::reservoir::{MAX_GROUPS, StateSink, check_targets};
 use crate::network::Sequences;
 use crate::{Float, Result, RnnError};
 
@@ -120,15 +118,7 @@ pub fn fit_ridge<T: Float>(
     alpha: f64,
     threads: usize,
 ) -> Result<RidgeFit<T>> {
-    if outputs == 0 {
-        return Err(RnnError::param("outputs", "must be at least 1"));
-    }
-    expect_len(
-        "targets (batch x steps x outputs)",
-        seqs.batch * seqs.steps * outputs,
-        targets.len(),
-    )?;
-    check_finite("targets", targets)?;
+    check_targets(seqs, targets, outputs)?;
     if !(alpha.is_finite() && alpha >= 0.0) {
         return Err(RnnError::param(
             "alpha",
