@@ -15,10 +15,10 @@ def dense_reservoir(est):
     return w
 
 
-def states(est, u, x0=None):
+def states(est, u, x0=None, w_in=None):
     """``x[t] = (1 - a) x[t-1] + a f(W x[t-1] + W_in u[t] + b)`` for one series, float64."""
     w = dense_reservoir(est)
-    w_in = est.input_weights_.astype(np.float64)
+    w_in = est.input_weights_.astype(np.float64) if w_in is None else w_in
     b = est.bias_.astype(np.float64)
     f = {"tanh": np.tanh, "identity": lambda v: v, "relu": lambda v: np.maximum(v, 0.0)}
     act = f[est.activation]
@@ -40,3 +40,14 @@ def ridge(states_list, targets_list, washout, alpha):
     penalty[-1, -1] = 0.0
     sol = np.linalg.solve(design.T @ design + penalty, design.T @ t)
     return sol[:-1].T, sol[-1]
+
+
+def feedback_predict(est, u, x0, y0):
+    """Closed loop on the output: ``u'[t] = [u[t], y[t-1]]``, ``y[t] = coef x[t] + b``."""
+    w_in = np.hstack([est.input_weights_, est.feedback_weights_]).astype(np.float64)
+    x, y, out = np.asarray(x0, dtype=np.float64), np.asarray(y0, dtype=np.float64), []
+    for step in np.asarray(u, dtype=np.float64):
+        x = states(est, np.concatenate([step, y])[None], x0=x, w_in=w_in)[-1]
+        y = est.coef_ @ x + est.intercept_
+        out.append(y)
+    return np.array(out)

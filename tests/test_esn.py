@@ -318,3 +318,44 @@ def test_nvar_matches_numpy_features_and_predicts_lorenz():
     assert nrmse(data[1202:], pred[1:]) < 1e-4
     with pytest.raises(ParameterError, match="delay"):
         NVARRegressor(delay=0).fit(data[:50], data[1:51])
+
+
+def test_output_feedback_matches_numpy():
+    from esn_reference import feedback_predict
+
+    rng = np.random.default_rng(11)
+    u = rng.uniform(-1, 1, size=(400, 2))
+    y = np.stack([np.sin(u[:, 0]), np.cos(u[:, 1])], axis=1)
+    est = small(feedback=True, feedback_scaling=0.5, washout=10).fit(u[:300], y[:300])
+    assert est.feedback_weights_.shape == (30, 2)
+    # fit: teacher forcing, the previous target appended to the input
+    w_in = np.hstack([est.input_weights_, est.feedback_weights_])
+    forced = np.hstack([u[:300], np.vstack([np.zeros((1, 2)), y[:299]])])
+    coef, intercept = ridge([states(est, forced, w_in=w_in)], [y[:300]], 10, est.alpha)
+    np.testing.assert_allclose(est.coef_, coef, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(est.intercept_, intercept, rtol=1e-6, atol=1e-8)
+    # predict: continues from the training state, feeding its own outputs back
+    want = feedback_predict(est, u[300:], est.last_state_, est.last_output_)
+    np.testing.assert_allclose(est.predict(u[300:]), want, atol=1e-10)
+    zero = feedback_predict(est, u[300:], np.zeros(30), np.zeros(2))
+    np.testing.assert_allclose(est.predict(u[300:], reset=True), zero, atol=1e-10)
+    with pytest.raises(ParameterError, match="forecast"):
+        small().fit(u[:50], y[:50, 0]).forecast(3)
+
+
+def test_feedback_forecast_on_mackey_glass():
+    x, y = MG[:-1], MG[1:]
+    est = ESNRegressor(
+        200,
+        spectral_radius=1.25,
+        leak_rate=0.3,
+        bias_scaling=0.2,
+        washout=100,
+        feedback=True,
+        feedback_scaling=0.1,
+        alpha=1e-7,
+        random_state=0,
+    )
+    est.fit(x[:2500], y[:2500])
+    assert nrmse(y[2500:2600], est.forecast(100)) < 0.1
+    assert est.forecast(5, warmup=x[:2500]).shape == (5, 1)

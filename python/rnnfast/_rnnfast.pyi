@@ -97,3 +97,12 @@ def esn_fit_online(
 ) -> tuple[
     npt.NDArray[np.float64], npt.NDArray[np.float64] | None, npt.NDArray[np.floating[Any]]
 ]: ...
+def esn_closed_loop(
+    reservoir: Reservoir,
+    h0: npt.NDArray[np.floating[Any]],
+    y0: npt.NDArray[np.floating[Any]],
+    coef: npt.NDArray[np.floating[Any]],
+    intercept: npt.NDArray[np.floating[Any]],
+    n_steps: int,
+    exogenous: npt.NDArray[np.floating[Any]] | None = None,
+) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.floating[Any]]]: ...

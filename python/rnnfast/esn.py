@@ -94,6 +94,7 @@ class _ReservoirMixin:
     random_state: int | np.random.Generator | np.random.RandomState | None
     n_jobs: int | None
     n_features_in_: int
+    feedback_weights_: Array | None
 
     # -- parameters and weights ------------------------------------------------------------
 
@@ -121,7 +122,7 @@ class _ReservoirMixin:
             raise ParameterError(f"n_jobs: expected None or an integer >= 1, got {j!r}")
         self._dtype()
 
-    def _build_reservoir(self, n_features: int) -> None:
+    def _build_reservoir(self, n_features: int, n_feedback: int = 0) -> None:
         """Draws the weights: recurrent CSR matrix, input weights and bias (float64, then cast).
 
         Each of the ``n_reservoir²`` possible connections exists with probability ``density``
@@ -130,7 +131,9 @@ class _ReservoirMixin:
         they beat uniform values, 1.3e-3 against 1.9e-3 NRMSE) times ``input_scaling``
         (per feature when an array), bias uniform in [-1, 1] times ``bias_scaling``. The
         recurrent matrix is then scaled so that its largest eigenvalue modulus, computed by the
-        native dense eigensolver, equals ``spectral_radius``.
+        native dense eigensolver, equals ``spectral_radius``. With ``n_feedback`` outputs fed
+        back, feedback weights are drawn last, like the input weights, times
+        ``feedback_scaling``.
         """
         n = int(self.n_reservoir)
         dtype = self._dtype()
@@ -163,13 +166,24 @@ class _ReservoirMixin:
         self.reservoir_weights_ = values.astype(dtype)
         self.input_weights_ = np.ascontiguousarray(w_in, dtype=dtype)
         self.bias_ = bias.astype(dtype)
+        self.feedback_weights_ = None
+        if n_feedback:
+            mask = rng.random((n, n_feedback)) < self.input_connectivity
+            signs = rng.choice(np.array([-1.0, 1.0]), size=(n, n_feedback))
+            w_fb = np.where(mask, signs, 0.0) * float(getattr(self, "feedback_scaling", 1.0))
+            self.feedback_weights_ = np.ascontiguousarray(w_fb, dtype=dtype)
 
     def _reservoir(self) -> _rnnfast.Reservoir:
+        """The native tuple; with output feedback, ``W_fb`` is appended to ``W_in``'s columns."""
+        w_in = self.input_weights_
+        fb = getattr(self, "feedback_weights_", None)
+        if fb is not None:
+            w_in = np.ascontiguousarray(np.hstack([w_in, fb]))
         return (
             self.reservoir_indptr_,
             self.reservoir_indices_,
             self.reservoir_weights_,
-            self.input_weights_,
+            w_in,
             self.bias_,
             float(self.leak_rate),
             str(self.activation),
@@ -346,6 +360,13 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         RLS only: weight in (0, 1] of the past at each step (1: no forgetting).
     learning_rate : float, default=0.01
         LMS only: step size.
+    feedback : bool, default=False
+        Feed the previous output back into the reservoir through ``feedback_weights_``
+        (``x[t] = (1-a) x[t-1] + a f(W x[t-1] + W_in u[t] + W_fb y[t-1] + b)``): the target
+        of the previous step while fitting (teacher forcing), the model's own previous
+        output in ``predict`` and ``forecast``.
+    feedback_scaling : float, default=1.0
+        Scale of the feedback weights (drawn like the input weights).
 
     Attributes
     ----------
@@ -377,6 +398,7 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
 
     online_weights_: Array
     rls_p_: Array | None
+    last_output_: Array | None
 
     def __init__(
         self,
@@ -395,6 +417,8 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         readout: str = "ridge",
         forgetting_factor: float = 1.0,
         learning_rate: float = 0.01,
+        feedback: bool = False,
+        feedback_scaling: float = 1.0,
         dtype: str = "float64",
         random_state: int | np.random.Generator | np.random.RandomState | None = None,
         n_jobs: int | None = None,
@@ -413,6 +437,8 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         self.readout = readout
         self.forgetting_factor = forgetting_factor
         self.learning_rate = learning_rate
+        self.feedback = feedback
+        self.feedback_scaling = feedback_scaling
         self.dtype = dtype
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -436,20 +462,31 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
                 self.__dict__.pop(name, None)
             self.partial_fit(X, y)
             return self
+        _check_nonnegative("feedback_scaling", self.feedback_scaling)
         batch = self._batch(X, reset=True)
         targets, self._y_1d = _targets(y, batch, self._dtype())
-        self._build_reservoir(self.n_features_in_)
+        self._build_reservoir(self.n_features_in_, targets.shape[2] if self.feedback else 0)
         coef, intercept, last, _ = _rnnfast.esn_fit_ridge(
             self._reservoir(),
-            batch.data,
+            self._teacher_forced(batch, targets, None),
             targets,
             batch.lengths,
             washout=int(self.washout),
             alpha=alpha,
             threads=self._threads(),
         )
-        self._set_readout(coef, intercept, last, batch)
+        self._set_readout(coef, intercept, last, batch, targets)
         return self
+
+    def _teacher_forced(self, batch: Batch, targets: Array, y_start: Array | None) -> Array:
+        """The input, with the previous step's targets appended when ``feedback`` is on."""
+        if not self.feedback:
+            return batch.data
+        previous = np.zeros_like(targets)
+        previous[:, 1:] = targets[:, :-1]
+        if y_start is not None:
+            previous[:, 0] = y_start
+        return np.ascontiguousarray(np.concatenate([batch.data, previous], axis=2))
 
     @available_if(lambda self: self.readout != "ridge")
     def partial_fit(self, X: SequenceInput, y: Any) -> ESNRegressor:
@@ -467,7 +504,7 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         targets, y_1d = _targets(y, batch, self._dtype())
         if first:
             self._y_1d = y_1d
-            self._build_reservoir(self.n_features_in_)
+            self._build_reservoir(self.n_features_in_, targets.shape[2] if self.feedback else 0)
             width = int(self.n_reservoir) + 1
             weights = np.zeros((width, targets.shape[2]))
             alpha = max(_check_nonnegative("alpha", self.alpha), 1e-12)
@@ -479,13 +516,13 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
                 raise ShapeError(
                     f"y: expected {weights.shape[1]} outputs as before, got {targets.shape[2]}"
                 )
-        h0 = None
+        h0 = y_start = None
         if batch.unbatched and self.last_state_ is not None:
-            h0 = self.last_state_[np.newaxis]
+            h0, y_start = self.last_state_[np.newaxis], self.last_output_
         rate = self.forgetting_factor if rule == "rls" else self.learning_rate
         weights, p, last = _rnnfast.esn_fit_online(
             self._reservoir(),
-            batch.data,
+            self._teacher_forced(batch, targets, y_start),
             targets,
             weights,
             p,
@@ -497,15 +534,18 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         )
         self.online_weights_ = weights
         self.rls_p_ = p
-        self._set_readout(weights[:-1].T, weights[-1], last, batch)
+        self._set_readout(weights[:-1].T, weights[-1], last, batch, targets)
         return self
 
-    def _set_readout(self, coef: Array, intercept: Array, last: Array, batch: Batch) -> None:
+    def _set_readout(
+        self, coef: Array, intercept: Array, last: Array, batch: Batch, targets: Array
+    ) -> None:
         dtype = self._dtype()
         self.coef_ = np.ascontiguousarray(coef, dtype=dtype)
         self.intercept_ = np.ascontiguousarray(intercept, dtype=dtype)
         self.n_outputs_ = int(coef.shape[0])
         self.last_state_ = last[0] if batch.unbatched else None
+        self.last_output_ = targets[0, -1].copy() if batch.unbatched else None
 
     def _run(self, X: SequenceInput, reset: bool) -> tuple[Array, Batch, bool]:
         """Readout outputs for every step, the batch, and whether it started from zero."""
@@ -514,6 +554,8 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         h0 = None
         if batch.unbatched and not reset and self.last_state_ is not None:
             h0 = self.last_state_[np.newaxis]
+        if self.feedback:
+            return self._run_with_feedback(batch, h0), batch, h0 is None
         values, _ = _rnnfast.esn_run(
             self._reservoir(),
             batch.data,
@@ -524,6 +566,32 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
             threads=self._threads(),
         )
         return values, batch, h0 is None
+
+    def _run_with_feedback(
+        self, batch: Batch, h0: Array | None, final_state: bool = False
+    ) -> Array:
+        """One closed loop per sequence: each step sees the model's previous output.
+
+        Returns the outputs ``(batch, steps, outputs)``, or with ``final_state`` the state
+        after the last sequence's last step.
+        """
+        n_seq, steps = batch.data.shape[:2]
+        values = np.zeros((n_seq, steps, self.n_outputs_), dtype=self._dtype())
+        lengths = batch.lengths if batch.lengths is not None else [steps] * n_seq
+        reservoir = self._reservoir()
+        for b, length in enumerate(lengths):
+            state = np.zeros(int(self.n_reservoir), dtype=self._dtype()) if h0 is None else h0[0]
+            y0 = np.zeros_like(self.intercept_) if h0 is None else self.last_output_
+            values[b, :length], last = _rnnfast.esn_closed_loop(
+                reservoir,
+                state,
+                np.ascontiguousarray(y0, dtype=self._dtype()),
+                self.coef_,
+                self.intercept_,
+                int(length),
+                np.ascontiguousarray(batch.data[b, :length]),
+            )
+        return last if final_state else values
 
     def predict(self, X: SequenceInput, reset: bool = False) -> Any:
         """Teacher-forced one-step-ahead predictions, one row per step of ``X``.
@@ -568,14 +636,22 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         Returns ``(n_steps, n_outputs_)``.
         """
         check_is_fitted(self)
+        if self.n_outputs_ != self.n_features_in_:
+            raise ParameterError(
+                f"forecast: the {self.n_outputs_} outputs are fed back as the "
+                f"{self.n_features_in_} inputs: they must match"
+            )
         if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 1:
             raise ParameterError(f"n_steps: expected an integer >= 1, got {n_steps!r}")
         if warmup is not None:
             batch = self._batch(warmup, reset=False)
             if not batch.unbatched:
                 raise ShapeError("warmup: expected one 2-D (steps, features) series")
-            _, last = _rnnfast.esn_run(self._reservoir(), batch.data, threads=self._threads())
-            state = last[0]
+            if self.feedback:
+                state = self._run_with_feedback(batch, None, final_state=True)
+            else:
+                _, last = _rnnfast.esn_run(self._reservoir(), batch.data, threads=self._threads())
+                state = last[0]
         elif self.last_state_ is None:
             raise ParameterError(
                 "forecast: no stored state (the model was fitted on a batch); pass warmup="

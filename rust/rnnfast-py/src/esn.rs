@@ -444,3 +444,65 @@ fn online_typed<'py, T: Float + Element>(
         ],
     )
 }
+
+/// One sequence with the readout in the loop (output feedback): returns `(outputs, last)`,
+/// outputs `(n_steps, outputs)`, `last` the final state `(units,)`. Each step's input is the
+/// `exogenous` row (`(n_steps, e)`, optional) followed by copies of the previous output,
+/// starting from `y0`.
+#[pyfunction]
+#[pyo3(signature = (reservoir, h0, y0, coef, intercept, n_steps, exogenous=None))]
+#[allow(clippy::too_many_arguments)] // mirrors the core call
+pub fn esn_closed_loop<'py>(
+    py: Python<'py>,
+    reservoir: ReservoirTuple<'py>,
+    h0: &Bound<'py, PyAny>,
+    y0: &Bound<'py, PyAny>,
+    coef: &Bound<'py, PyAny>,
+    intercept: &Bound<'py, PyAny>,
+    n_steps: usize,
+    exogenous: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let arrays = (h0, y0, coef, intercept, exogenous);
+    if is_f32(&reservoir.2) {
+        closed_loop_typed::<f32>(py, &reservoir, arrays, n_steps)
+    } else {
+        closed_loop_typed::<f64>(py, &reservoir, arrays, n_steps)
+    }
+}
+
+type LoopArrays<'a, 'py> = (
+    &'a Bound<'py, PyAny>,
+    &'a Bound<'py, PyAny>,
+    &'a Bound<'py, PyAny>,
+    &'a Bound<'py, PyAny>,
+    Option<&'a Bound<'py, PyAny>>,
+);
+
+fn closed_loop_typed<'py, T: Float + Element>(
+    py: Python<'py>,
+    reservoir: &ReservoirTuple<'py>,
+    (h0, y0, coef, intercept, exogenous): LoopArrays<'_, 'py>,
+    n_steps: usize,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let res = ReservoirArgs::<T>::new(reservoir)?;
+    let n = res.units();
+    let h0 = Checked::<T>::new("h0", h0, &[Some(n)])?;
+    let coef = Checked::<T>::new("coef", coef, &[None, Some(n)])?;
+    let outputs = coef.shape()[0];
+    let intercept = Checked::<T>::new("intercept", intercept, &[Some(outputs)])?;
+    let y0 = Checked::<T>::new("y0", y0, &[Some(outputs)])?;
+    let ext = optional::<T>("exogenous", exogenous, &[Some(n_steps), None])?;
+    let ext = match &ext {
+        Some(e) => Some((e.as_slice()?, e.shape()[1])),
+        None => None,
+    };
+    let (h0, y0) = (h0.as_slice()?, y0.as_slice()?);
+    let (coef, intercept) = (coef.as_slice()?, intercept.as_slice()?);
+    let (out, last) = res.with(py, |r| {
+        r.closed_loop(h0, y0, ext, &Readout { coef, intercept }, n_steps)
+    })?;
+    PyTuple::new(
+        py,
+        [array(py, out, &[n_steps, outputs])?, array(py, last, &[n])?],
+    )
+}

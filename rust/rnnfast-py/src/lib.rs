@@ -18,7 +18,9 @@ mod _rnnfast {
     use network::PyNetwork;
 
     #[pymodule_export]
-    use esn::{esn_fit_online, esn_fit_ridge, esn_forecast, esn_run, esn_spectral_radius};
+    use esn::{
+        esn_closed_loop, esn_fit_online, esn_fit_ridge, esn_forecast, esn_run, esn_spectral_radius,
+    };
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

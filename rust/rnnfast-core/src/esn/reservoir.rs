@@ -195,35 +195,65 @@ impl<'a, T: Float> Reservoir<'a, T> {
     pub fn forecast(&self, h0: &[T], readout: &Readout<T>, n_steps: usize) -> Result<Vec<T>> {
         let n = self.units();
         readout.check(n)?;
-        if readout.outputs() != self.features {
+        expect_len("initial state", n, h0.len())?;
+        let mut y0 = vec![T::from_f64(0.0); readout.outputs()];
+        readout.apply(h0, &mut y0);
+        let (out, _) = self.closed_loop(h0, &y0, None, readout, n_steps)?;
+        Ok(out)
+    }
+
+    /// One sequence with the readout inside the loop (output feedback). Before each step the
+    /// input vector is `[u[t], y, ..., y]`: the `exogenous` row `u[t]` (`(n_steps, e)`, or
+    /// nothing) followed by the previous output `y` (starting at `y0`) repeated to fill the
+    /// remaining `features - e` inputs (once for a forecast or for feedback, twice for a
+    /// forecast with feedback). Returns the outputs `(n_steps, outputs)` and the last state.
+    pub fn closed_loop(
+        &self,
+        h0: &[T],
+        y0: &[T],
+        exogenous: Option<(&[T], usize)>,
+        readout: &Readout<T>,
+        n_steps: usize,
+    ) -> Result<(Vec<T>, Vec<T>)> {
+        let (n, o) = (self.units(), readout.outputs());
+        readout.check(n)?;
+        expect_len("initial state", n, h0.len())?;
+        expect_len("initial output", o, y0.len())?;
+        check_finite("initial state", h0)?;
+        check_finite("initial output", y0)?;
+        let (ext, e) = exogenous.unwrap_or((&[], 0));
+        expect_len("exogenous input (steps x features)", n_steps * e, ext.len())?;
+        check_finite("exogenous input", ext)?;
+        let fed = self.features.saturating_sub(e);
+        if o == 0 || e > self.features || fed % o != 0 || fed == 0 {
             return Err(RnnError::param(
-                "forecast",
+                "feedback",
                 format!(
-                    "closed-loop runs feed the {} outputs back as the {} inputs: they must match",
-                    readout.outputs(),
+                    "{} inputs cannot hold {e} exogenous features plus copies of {o} outputs",
                     self.features
                 ),
             ));
         }
-        expect_len("initial state", n, h0.len())?;
-        check_finite("initial state", h0)?;
-        let mut x = h0.to_vec();
-        let mut pre = vec![T::from_f64(0.0); n];
-        let mut y = vec![T::from_f64(0.0); readout.outputs()];
-        let mut out = Vec::with_capacity(n_steps * y.len());
-        readout.apply(&x, &mut y);
-        for _ in 0..n_steps {
+        let zero = T::from_f64(0.0);
+        let (mut x, mut y) = (h0.to_vec(), y0.to_vec());
+        let (mut pre, mut input) = (vec![zero; n], vec![zero; self.features]);
+        let mut out = Vec::with_capacity(n_steps * o);
+        for t in 0..n_steps {
+            input[..e].copy_from_slice(&ext[t * e..(t + 1) * e]);
+            for chunk in input[e..].chunks_exact_mut(o) {
+                chunk.copy_from_slice(&y);
+            }
             self.w.mul_block(&x, &mut pre, 1, 1);
             let rows = self.w_in.chunks_exact(self.features);
             for ((p, row), &b) in pre.iter_mut().zip(rows).zip(self.bias) {
-                *p += row.iter().zip(&y).fold(b, |acc, (&w, &u)| acc + w * u);
+                *p += row.iter().zip(&input).fold(b, |acc, (&w, &u)| acc + w * u);
             }
             self.activation.apply(&mut pre);
             self.leaky_update(&mut x, &pre, 1, 1);
             readout.apply(&x, &mut y);
             out.extend_from_slice(&y);
         }
-        Ok(out)
+        Ok((out, x))
     }
 
     /// `x[:, :active] <- (1 - a) x + a pre` on `(units × stride)` blocks.
