@@ -359,3 +359,19 @@ def test_feedback_forecast_on_mackey_glass():
     est.fit(x[:2500], y[:2500])
     assert nrmse(y[2500:2600], est.forecast(100)) < 0.1
     assert est.forecast(5, warmup=x[:2500]).shape == (5, 1)
+
+
+def test_state_noise_is_seeded_and_thread_independent():
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(40, 30, 2))
+    y = x.sum(axis=-1)
+    quiet = small().fit(x, y)
+    one = small(state_noise=0.05, n_jobs=1).fit(x, y)
+    two = small(state_noise=0.05, n_jobs=2).fit(x, y)
+    np.testing.assert_array_equal(one.coef_, two.coef_)
+    np.testing.assert_array_equal(one.predict(x), two.predict(x))
+    np.testing.assert_array_equal(one.predict(x), one.predict(x))
+    np.testing.assert_array_equal(quiet.input_weights_, one.input_weights_)
+    assert not np.allclose(quiet.coef_, one.coef_)
+    with pytest.raises(ValueError, match="state_noise"):
+        small(state_noise=-1.0).fit(x, y)

@@ -38,7 +38,7 @@ def get_num_threads() -> int: ...
 def simd_arch() -> str: ...
 
 # Echo state networks: `reservoir` is (indptr, indices, values, input_weights, bias, leak_rate,
-# activation); see rust/rnnfast-py/src/esn.rs.
+# activation, state_noise, noise_seed); see rust/rnnfast-py/src/esn.rs.
 Reservoir = tuple[
     npt.NDArray[np.int64],
     npt.NDArray[np.int64],
@@ -47,6 +47,8 @@ Reservoir = tuple[
     npt.NDArray[np.floating[Any]],
     float,
     str,
+    float,
+    int,
 ]
 
 def esn_spectral_radius(
@@ -105,4 +107,5 @@ def esn_closed_loop(
     intercept: npt.NDArray[np.floating[Any]],
     n_steps: int,
     exogenous: npt.NDArray[np.floating[Any]] | None = None,
+    stream: int = 0,
 ) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.floating[Any]]]: ...

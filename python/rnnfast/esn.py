@@ -172,6 +172,9 @@ class _ReservoirMixin:
             signs = rng.choice(np.array([-1.0, 1.0]), size=(n, n_feedback))
             w_fb = np.where(mask, signs, 0.0) * float(getattr(self, "feedback_scaling", 1.0))
             self.feedback_weights_ = np.ascontiguousarray(w_fb, dtype=dtype)
+        # Seed of the native state-noise streams (drawn even when there is no noise, so that
+        # switching noise on does not change the weights).
+        self.noise_seed_ = int(rng.integers(0, 2**63))
 
     def _reservoir(self) -> _rnnfast.Reservoir:
         """The native tuple; with output feedback, ``W_fb`` is appended to ``W_in``'s columns."""
@@ -187,6 +190,8 @@ class _ReservoirMixin:
             self.bias_,
             float(self.leak_rate),
             str(self.activation),
+            float(getattr(self, "state_noise", 0.0)),
+            int(self.noise_seed_),
         )
 
     def _threads(self) -> int | None:
@@ -367,6 +372,11 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         output in ``predict`` and ``forecast``.
     feedback_scaling : float, default=1.0
         Scale of the feedback weights (drawn like the input weights).
+    state_noise : float, default=0.0
+        Scale of uniform noise in ``[-state_noise, state_noise]`` added to every
+        pre-activation, in every call (a regulariser that makes closed loops more robust).
+        The draws come from native streams seeded by ``random_state`` (one per sequence of a
+        batch), so they repeat identically: ``predict`` twice gives the same result.
 
     Attributes
     ----------
@@ -419,6 +429,7 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         learning_rate: float = 0.01,
         feedback: bool = False,
         feedback_scaling: float = 1.0,
+        state_noise: float = 0.0,
         dtype: str = "float64",
         random_state: int | np.random.Generator | np.random.RandomState | None = None,
         n_jobs: int | None = None,
@@ -439,6 +450,7 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         self.learning_rate = learning_rate
         self.feedback = feedback
         self.feedback_scaling = feedback_scaling
+        self.state_noise = state_noise
         self.dtype = dtype
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -463,6 +475,7 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
             self.partial_fit(X, y)
             return self
         _check_nonnegative("feedback_scaling", self.feedback_scaling)
+        _check_nonnegative("state_noise", self.state_noise)
         batch = self._batch(X, reset=True)
         targets, self._y_1d = _targets(y, batch, self._dtype())
         self._build_reservoir(self.n_features_in_, targets.shape[2] if self.feedback else 0)
@@ -590,6 +603,7 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
                 self.intercept_,
                 int(length),
                 np.ascontiguousarray(batch.data[b, :length]),
+                stream=b,
             )
         return last if final_state else values
 

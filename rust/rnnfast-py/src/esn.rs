@@ -1,7 +1,7 @@
 //! Echo state networks: stateless functions over NumPy arrays; the estimators live in Python.
 //!
 //! A reservoir crosses the boundary as one tuple `(indptr, indices, values, input_weights, bias,
-//! leak_rate, activation)`: CSR arrays (int64 offsets and columns, values of the model's dtype),
+//! leak_rate, activation, state_noise, noise_seed)`: CSR arrays (int64 offsets and columns, values of the model's dtype),
 //! `(units, features)` input weights and `(units,)` bias. Every call releases the GIL.
 
 use numpy::{Element, PyArray1, PyArrayDyn, PyArrayMethods};
@@ -23,6 +23,8 @@ type ReservoirTuple<'py> = (
     Bound<'py, PyAny>,
     f64,
     String,
+    f64,
+    u64,
 );
 
 /// The borrowed, shape-checked arrays of a reservoir tuple.
@@ -34,11 +36,13 @@ struct ReservoirArgs<'py, T: Element> {
     bias: Checked<'py, T>,
     leak: f64,
     activation: Activation,
+    noise: f64,
+    seed: u64,
 }
 
 impl<'py, T: Float + Element> ReservoirArgs<'py, T> {
     fn new(tuple: &ReservoirTuple<'py>) -> PyResult<Self> {
-        let (indptr, indices, values, w_in, bias, leak, activation) = tuple;
+        let (indptr, indices, values, w_in, bias, leak, activation, noise, seed) = tuple;
         let w_in = Checked::<T>::new("input_weights", w_in, &[None, None])?;
         let units = w_in.shape()[0];
         Ok(Self {
@@ -49,6 +53,8 @@ impl<'py, T: Float + Element> ReservoirArgs<'py, T> {
             bias: Checked::new("bias", bias, &[Some(units)])?,
             leak: *leak,
             activation: Activation::parse(activation).map_err(CoreError)?,
+            noise: *noise,
+            seed: *seed,
         })
     }
 
@@ -73,10 +79,11 @@ impl<'py, T: Float + Element> ReservoirArgs<'py, T> {
             self.w_in.as_slice()?,
             self.bias.as_slice()?,
         );
-        let (leak, activation) = (self.leak, self.activation);
+        let (leak, activation, noise, seed) = (self.leak, self.activation, self.noise, self.seed);
         let result = py.detach(|| {
             let w = Csr::new(n, n, indptr, indices, values)?;
-            let reservoir = Reservoir::new(&w, w_in, features, bias, leak, activation)?;
+            let reservoir = Reservoir::new(&w, w_in, features, bias, leak, activation)?
+                .with_noise(noise, seed)?;
             f(&reservoir)
         });
         Ok(result.map_err(CoreError)?)
@@ -448,9 +455,9 @@ fn online_typed<'py, T: Float + Element>(
 /// One sequence with the readout in the loop (output feedback): returns `(outputs, last)`,
 /// outputs `(n_steps, outputs)`, `last` the final state `(units,)`. Each step's input is the
 /// `exogenous` row (`(n_steps, e)`, optional) followed by copies of the previous output,
-/// starting from `y0`.
+/// starting from `y0`; `stream` picks the noise stream (the sequence's batch index).
 #[pyfunction]
-#[pyo3(signature = (reservoir, h0, y0, coef, intercept, n_steps, exogenous=None))]
+#[pyo3(signature = (reservoir, h0, y0, coef, intercept, n_steps, exogenous=None, stream=0))]
 #[allow(clippy::too_many_arguments)] // mirrors the core call
 pub fn esn_closed_loop<'py>(
     py: Python<'py>,
@@ -461,12 +468,13 @@ pub fn esn_closed_loop<'py>(
     intercept: &Bound<'py, PyAny>,
     n_steps: usize,
     exogenous: Option<&Bound<'py, PyAny>>,
+    stream: usize,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let arrays = (h0, y0, coef, intercept, exogenous);
     if is_f32(&reservoir.2) {
-        closed_loop_typed::<f32>(py, &reservoir, arrays, n_steps)
+        closed_loop_typed::<f32>(py, &reservoir, arrays, (n_steps, stream))
     } else {
-        closed_loop_typed::<f64>(py, &reservoir, arrays, n_steps)
+        closed_loop_typed::<f64>(py, &reservoir, arrays, (n_steps, stream))
     }
 }
 
@@ -482,7 +490,7 @@ fn closed_loop_typed<'py, T: Float + Element>(
     py: Python<'py>,
     reservoir: &ReservoirTuple<'py>,
     (h0, y0, coef, intercept, exogenous): LoopArrays<'_, 'py>,
-    n_steps: usize,
+    (n_steps, stream): (usize, usize),
 ) -> PyResult<Bound<'py, PyTuple>> {
     let res = ReservoirArgs::<T>::new(reservoir)?;
     let n = res.units();
@@ -499,7 +507,7 @@ fn closed_loop_typed<'py, T: Float + Element>(
     let (h0, y0) = (h0.as_slice()?, y0.as_slice()?);
     let (coef, intercept) = (coef.as_slice()?, intercept.as_slice()?);
     let (out, last) = res.with(py, |r| {
-        r.closed_loop(h0, y0, ext, &Readout { coef, intercept }, n_steps)
+        r.closed_loop(h0, y0, ext, &Readout { coef, intercept }, n_steps, stream)
     })?;
     PyTuple::new(
         py,

@@ -34,6 +34,8 @@ pub struct Reservoir<'a, T> {
     features: usize,
     leak: T,
     activation: Activation,
+    noise: T,
+    seed: u64,
 }
 
 /// A linear readout `y = coef · x + intercept`, `coef` being `(outputs, units)` row-major.
@@ -143,7 +145,37 @@ impl<'a, T: Float> Reservoir<'a, T> {
             features,
             leak: T::from_f64(leak),
             activation,
+            noise: T::from_f64(0.0),
+            seed: 0,
         })
+    }
+
+    /// Adds uniform noise in `[-scale, scale]` to every pre-activation. Each sequence draws
+    /// from its own stream, seeded by `seed` and its batch index (the closed loop: by the
+    /// `stream` it is given), so the draws do not depend on grouping or threads and repeat
+    /// identically in every call.
+    pub fn with_noise(mut self, scale: f64, seed: u64) -> Result<Self> {
+        if !(scale.is_finite() && scale >= 0.0) {
+            return Err(RnnError::param(
+                "state_noise",
+                format!("must be finite and >= 0, got {scale}"),
+            ));
+        }
+        self.noise = T::from_f64(scale);
+        self.seed = seed;
+        Ok(self)
+    }
+
+    /// `pre[:, :active] += noise`, one stream per column.
+    fn add_noise(&self, pre: &mut [T], stride: usize, streams: &mut [u64]) {
+        if self.noise == T::from_f64(0.0) {
+            return;
+        }
+        for row in pre.chunks_exact_mut(stride) {
+            for (v, s) in row.iter_mut().zip(streams.iter_mut()) {
+                *v += self.noise * T::from_f64(uniform(s));
+            }
+        }
     }
 
     /// Number of reservoir units.
@@ -198,7 +230,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
         expect_len("initial state", n, h0.len())?;
         let mut y0 = vec![T::from_f64(0.0); readout.outputs()];
         readout.apply(h0, &mut y0);
-        let (out, _) = self.closed_loop(h0, &y0, None, readout, n_steps)?;
+        let (out, _) = self.closed_loop(h0, &y0, None, readout, n_steps, 0)?;
         Ok(out)
     }
 
@@ -214,6 +246,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
         exogenous: Option<(&[T], usize)>,
         readout: &Readout<T>,
         n_steps: usize,
+        stream: usize,
     ) -> Result<(Vec<T>, Vec<T>)> {
         let (n, o) = (self.units(), readout.outputs());
         readout.check(n)?;
@@ -238,6 +271,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
         let (mut x, mut y) = (h0.to_vec(), y0.to_vec());
         let (mut pre, mut input) = (vec![zero; n], vec![zero; self.features]);
         let mut out = Vec::with_capacity(n_steps * o);
+        let mut streams = [stream_seed(self.seed, stream)];
         for t in 0..n_steps {
             input[..e].copy_from_slice(&ext[t * e..(t + 1) * e]);
             for chunk in input[e..].chunks_exact_mut(o) {
@@ -248,6 +282,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
             for ((p, row), &b) in pre.iter_mut().zip(rows).zip(self.bias) {
                 *p += row.iter().zip(&input).fold(b, |acc, (&w, &u)| acc + w * u);
             }
+            self.add_noise(&mut pre, 1, &mut streams);
             self.activation.apply(&mut pre);
             self.leaky_update(&mut x, &pre, 1, 1);
             readout.apply(&x, &mut y);
@@ -336,6 +371,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
             .clamp(1, 256)
             .min(longest.max(1));
         let mut proj = vec![zero; gb * chunk * n];
+        let mut streams: Vec<u64> = members.iter().map(|&b| stream_seed(self.seed, b)).collect();
         for t0 in (0..longest).step_by(chunk) {
             let span = chunk.min(longest - t0);
             for (c, &b) in members.iter().enumerate() {
@@ -358,6 +394,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
                         *v += proj[(c * chunk + dt) * n + i];
                     }
                 }
+                self.add_noise(&mut pre, gb, &mut streams[..active]);
                 // Inactive columns hold stale but finite values; they are never read back.
                 self.activation.apply(&mut pre);
                 self.leaky_update(&mut x, &pre, gb, active);
@@ -374,6 +411,25 @@ impl<'a, T: Float> Reservoir<'a, T> {
         }
         last
     }
+}
+
+/// The noise stream of sequence `index`: SplitMix64 (Steele et al.), portable and tiny.
+fn stream_seed(seed: u64, index: usize) -> u64 {
+    let mut s = seed ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    splitmix(&mut s)
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Uniform in `[-1, 1)` from the top 53 bits.
+fn uniform(state: &mut u64) -> f64 {
+    (splitmix(state) >> 11) as f64 * (2.0 / (1u64 << 53) as f64) - 1.0
 }
 
 /// Checks per-step targets `(batch, steps, outputs)` for a batch: at least one output, the
