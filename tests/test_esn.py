@@ -375,3 +375,31 @@ def test_state_noise_is_seeded_and_thread_independent():
     assert not np.allclose(quiet.coef_, one.coef_)
     with pytest.raises(ValueError, match="state_noise"):
         small(state_noise=-1.0).fit(x, y)
+
+
+def test_deep_esn_matches_a_layer_by_layer_numpy_run():
+    rng = np.random.default_rng(13)
+    u = rng.normal(size=(120, 2))
+    y = np.sin(u[:, 0]) * u[:, 1]
+    est = small(n_layers=3, washout=10).fit(u, y)
+    assert est.coef_.shape == (1, 90)
+    big = np.zeros((90, 90))
+    for i in range(90):
+        span = slice(est.reservoir_indptr_[i], est.reservoir_indptr_[i + 1])
+        big[i, est.reservoir_indices_[span]] = est.reservoir_weights_[span]
+    for layer in range(3):
+        block = big[layer * 30 : (layer + 1) * 30, layer * 30 : (layer + 1) * 30]
+        assert abs(np.abs(np.linalg.eigvals(block)).max() - 1.1) < 1e-6
+    # reference: layers updated in order within a step, each reading the previous layer's
+    # new state through its sub-diagonal block
+    a, x, rows = est.leak_rate, np.zeros(90), []
+    for step in u:
+        for layer in range(3):
+            r = slice(layer * 30, (layer + 1) * 30)
+            pre = big[r] @ x + est.input_weights_[r] @ step + est.bias_[r]
+            x[r] = (1 - a) * x[r] + a * np.tanh(pre)
+        rows.append(x.copy())
+    coef, intercept = ridge([np.array(rows)], [y[:, None]], 10, est.alpha)
+    np.testing.assert_allclose(est.coef_, coef, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(est.intercept_, intercept, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(est.last_state_, rows[-1], atol=1e-12)

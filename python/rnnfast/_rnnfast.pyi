@@ -38,7 +38,7 @@ def get_num_threads() -> int: ...
 def simd_arch() -> str: ...
 
 # Echo state networks: `reservoir` is (indptr, indices, values, input_weights, bias, leak_rate,
-# activation, state_noise, noise_seed); see rust/rnnfast-py/src/esn.rs.
+# activation, state_noise, noise_seed, n_layers); see rust/rnnfast-py/src/esn.rs.
 Reservoir = tuple[
     npt.NDArray[np.int64],
     npt.NDArray[np.int64],
@@ -48,6 +48,7 @@ Reservoir = tuple[
     float,
     str,
     float,
+    int,
     int,
 ]
 

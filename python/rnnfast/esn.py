@@ -24,13 +24,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _rnnfast
-from ._validation import Batch, as_batch, resolve_rng
+from ._validation import Batch, as_batch, check_positive_int, resolve_rng
 from .exceptions import ParameterError, ShapeError
 
 __all__ = ["ESNRegressor", "Reservoir"]
@@ -70,6 +71,12 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ParameterError(f"{name}: expected one of {choices}, got {value!r}")
     return str(value)
+
+
+def _sparse_signs(rng: np.random.Generator, shape: tuple[int, int], density: float) -> Array:
+    """Dense weights that are -1 or +1 with probability ``density`` each, else 0."""
+    mask = rng.random(shape) < density
+    return np.where(mask, rng.choice(np.array([-1.0, 1.0]), size=shape), 0.0)
 
 
 def _is_ragged(x: Any) -> bool:
@@ -135,9 +142,41 @@ class _ReservoirMixin:
         back, feedback weights are drawn last, like the input weights, times
         ``feedback_scaling``.
         """
-        n = int(self.n_reservoir)
+        n, layers = int(self.n_reservoir), int(getattr(self, "n_layers", 1))
         dtype = self._dtype()
         rng = resolve_rng(self.random_state)
+        indptr, indices, values = self._draw_recurrent(rng, n)
+        scaling = np.asarray(self.input_scaling, dtype=np.float64)
+        if scaling.ndim > 1 or (scaling.ndim == 1 and scaling.shape != (n_features,)):
+            raise ParameterError(
+                f"input_scaling: expected a number or one value per feature ({n_features}), "
+                f"got shape {scaling.shape}"
+            )
+        if not np.all(np.isfinite(scaling)):
+            raise ParameterError("input_scaling: expected finite values")
+        w_in = _sparse_signs(rng, (n, n_features), self.input_connectivity) * scaling
+        bias = rng.uniform(-1.0, 1.0, n * layers) * float(self.bias_scaling)
+        if layers > 1:
+            indptr, indices, values = self._stack_layers(rng, (indptr, indices, values), layers)
+            w_in = np.vstack([w_in, np.zeros((n * (layers - 1), n_features))])
+        self.reservoir_indptr_ = indptr
+        self.reservoir_indices_ = indices
+        self.reservoir_weights_ = values.astype(dtype)
+        self.input_weights_ = np.ascontiguousarray(w_in, dtype=dtype)
+        self.bias_ = bias.astype(dtype)
+        self.feedback_weights_ = None
+        if n_feedback:
+            w_fb = _sparse_signs(rng, (n * layers, n_feedback), self.input_connectivity)
+            w_fb *= float(getattr(self, "feedback_scaling", 1.0))
+            self.feedback_weights_ = np.ascontiguousarray(w_fb, dtype=dtype)
+        # Seed of the native state-noise streams (drawn even when there is no noise, so that
+        # switching noise on does not change the weights).
+        self.noise_seed_ = int(rng.integers(0, 2**63))
+
+    def _draw_recurrent(
+        self, rng: np.random.Generator, n: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """One layer's recurrent CSR matrix, scaled to ``spectral_radius``."""
         rows, cols = np.nonzero(rng.random((n, n)) < self.density)
         if self.weight_distribution == "normal":
             values = rng.standard_normal(rows.size)
@@ -149,32 +188,33 @@ class _ReservoirMixin:
         radius = _rnnfast.esn_spectral_radius(indptr, indices, values, n)
         if radius > 0:
             values *= float(self.spectral_radius) / radius
-        scaling = np.asarray(self.input_scaling, dtype=np.float64)
-        if scaling.ndim > 1 or (scaling.ndim == 1 and scaling.shape != (n_features,)):
-            raise ParameterError(
-                f"input_scaling: expected a number or one value per feature ({n_features}), "
-                f"got shape {scaling.shape}"
+        return indptr, indices, values
+
+    def _stack_layers(
+        self, rng: np.random.Generator, first: tuple[Array, Array, Array], layers: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The deep reservoir as one block matrix.
+
+        Each layer's own recurrent block sits on the diagonal, and below it the weights by
+        which it reads the previous layer (drawn like input weights, ±1 with
+        ``input_connectivity``). The native loop updates the layers in order, so those blocks
+        see the previous layer's state of the same step.
+        """
+        n = int(self.n_reservoir)
+        grid: list[list[Any]] = [[None] * layers for _ in range(layers)]
+        grid[0][0] = sparse.csr_matrix(first[::-1], shape=(n, n))
+        for layer in range(1, layers):
+            grid[layer][layer] = sparse.csr_matrix(self._draw_recurrent(rng, n)[::-1], shape=(n, n))
+            grid[layer][layer - 1] = sparse.csr_matrix(
+                _sparse_signs(rng, (n, n), self.input_connectivity)
             )
-        if not np.all(np.isfinite(scaling)):
-            raise ParameterError("input_scaling: expected finite values")
-        mask = rng.random((n, n_features)) < self.input_connectivity
-        signs = rng.choice(np.array([-1.0, 1.0]), size=(n, n_features))
-        w_in = np.where(mask, signs, 0.0) * scaling
-        bias = rng.uniform(-1.0, 1.0, n) * float(self.bias_scaling)
-        self.reservoir_indptr_ = indptr
-        self.reservoir_indices_ = indices
-        self.reservoir_weights_ = values.astype(dtype)
-        self.input_weights_ = np.ascontiguousarray(w_in, dtype=dtype)
-        self.bias_ = bias.astype(dtype)
-        self.feedback_weights_ = None
-        if n_feedback:
-            mask = rng.random((n, n_feedback)) < self.input_connectivity
-            signs = rng.choice(np.array([-1.0, 1.0]), size=(n, n_feedback))
-            w_fb = np.where(mask, signs, 0.0) * float(getattr(self, "feedback_scaling", 1.0))
-            self.feedback_weights_ = np.ascontiguousarray(w_fb, dtype=dtype)
-        # Seed of the native state-noise streams (drawn even when there is no noise, so that
-        # switching noise on does not change the weights).
-        self.noise_seed_ = int(rng.integers(0, 2**63))
+        stacked = sparse.csr_matrix(sparse.bmat(grid))
+        stacked.sort_indices()
+        return (
+            stacked.indptr.astype(np.int64),
+            stacked.indices.astype(np.int64),
+            stacked.data.astype(np.float64),
+        )
 
     def _reservoir(self) -> _rnnfast.Reservoir:
         """The native tuple; with output feedback, ``W_fb`` is appended to ``W_in``'s columns."""
@@ -192,6 +232,7 @@ class _ReservoirMixin:
             str(self.activation),
             float(getattr(self, "state_noise", 0.0)),
             int(self.noise_seed_),
+            int(getattr(self, "n_layers", 1)),
         )
 
     def _threads(self) -> int | None:
@@ -372,6 +413,11 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         output in ``predict`` and ``forecast``.
     feedback_scaling : float, default=1.0
         Scale of the feedback weights (drawn like the input weights).
+    n_layers : int, default=1
+        Deep ESN: ``n_layers`` reservoirs of ``n_reservoir`` units each, the first driven by
+        the input, each next one by the state of the one before (same step); the readout
+        sees the concatenation of all states (``coef_`` has ``n_layers * n_reservoir``
+        columns). Each layer is scaled to ``spectral_radius`` on its own.
     state_noise : float, default=0.0
         Scale of uniform noise in ``[-state_noise, state_noise]`` added to every
         pre-activation, in every call (a regulariser that makes closed loops more robust).
@@ -430,6 +476,7 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         feedback: bool = False,
         feedback_scaling: float = 1.0,
         state_noise: float = 0.0,
+        n_layers: int = 1,
         dtype: str = "float64",
         random_state: int | np.random.Generator | np.random.RandomState | None = None,
         n_jobs: int | None = None,
@@ -451,6 +498,7 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         self.feedback = feedback
         self.feedback_scaling = feedback_scaling
         self.state_noise = state_noise
+        self.n_layers = n_layers
         self.dtype = dtype
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -469,13 +517,14 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         """
         self._check_params()
         alpha = _check_nonnegative("alpha", self.alpha)
+        _check_nonnegative("feedback_scaling", self.feedback_scaling)
+        _check_nonnegative("state_noise", self.state_noise)
+        check_positive_int("n_layers", self.n_layers)
         if _check_choice("readout", self.readout, _READOUTS) != "ridge":
             for name in ("coef_", "online_weights_", "rls_p_", "last_state_"):
                 self.__dict__.pop(name, None)
             self.partial_fit(X, y)
             return self
-        _check_nonnegative("feedback_scaling", self.feedback_scaling)
-        _check_nonnegative("state_noise", self.state_noise)
         batch = self._batch(X, reset=True)
         targets, self._y_1d = _targets(y, batch, self._dtype())
         self._build_reservoir(self.n_features_in_, targets.shape[2] if self.feedback else 0)
@@ -518,7 +567,7 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         if first:
             self._y_1d = y_1d
             self._build_reservoir(self.n_features_in_, targets.shape[2] if self.feedback else 0)
-            width = int(self.n_reservoir) + 1
+            width = self.bias_.shape[0] + 1
             weights = np.zeros((width, targets.shape[2]))
             alpha = max(_check_nonnegative("alpha", self.alpha), 1e-12)
             p = np.eye(width) / alpha if rule == "rls" else None
@@ -593,7 +642,7 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         lengths = batch.lengths if batch.lengths is not None else [steps] * n_seq
         reservoir = self._reservoir()
         for b, length in enumerate(lengths):
-            state = np.zeros(int(self.n_reservoir), dtype=self._dtype()) if h0 is None else h0[0]
+            state = np.zeros_like(self.bias_) if h0 is None else h0[0]
             y0 = np.zeros_like(self.intercept_) if h0 is None else self.last_output_
             values[b, :length], last = _rnnfast.esn_closed_loop(
                 reservoir,

@@ -56,7 +56,7 @@ def effective_spectral_radius(estimator: Any) -> float:
     True
     """
     check_is_fitted(estimator, "reservoir_weights_")
-    n = int(estimator.n_reservoir)
+    n = int(estimator.bias_.shape[0])
     a = float(estimator.leak_rate)
     w = sparse.csr_matrix(
         (

@@ -1,7 +1,7 @@
 //! Echo state networks: stateless functions over NumPy arrays; the estimators live in Python.
 //!
 //! A reservoir crosses the boundary as one tuple `(indptr, indices, values, input_weights, bias,
-//! leak_rate, activation, state_noise, noise_seed)`: CSR arrays (int64 offsets and columns, values of the model's dtype),
+//! leak_rate, activation, state_noise, noise_seed, n_layers)`: CSR arrays (int64 offsets and columns, values of the model's dtype),
 //! `(units, features)` input weights and `(units,)` bias. Every call releases the GIL.
 
 use numpy::{Element, PyArray1, PyArrayDyn, PyArrayMethods};
@@ -25,6 +25,7 @@ type ReservoirTuple<'py> = (
     String,
     f64,
     u64,
+    usize,
 );
 
 /// The borrowed, shape-checked arrays of a reservoir tuple.
@@ -38,11 +39,12 @@ struct ReservoirArgs<'py, T: Element> {
     activation: Activation,
     noise: f64,
     seed: u64,
+    layers: usize,
 }
 
 impl<'py, T: Float + Element> ReservoirArgs<'py, T> {
     fn new(tuple: &ReservoirTuple<'py>) -> PyResult<Self> {
-        let (indptr, indices, values, w_in, bias, leak, activation, noise, seed) = tuple;
+        let (indptr, indices, values, w_in, bias, leak, activation, noise, seed, layers) = tuple;
         let w_in = Checked::<T>::new("input_weights", w_in, &[None, None])?;
         let units = w_in.shape()[0];
         Ok(Self {
@@ -55,6 +57,7 @@ impl<'py, T: Float + Element> ReservoirArgs<'py, T> {
             activation: Activation::parse(activation).map_err(CoreError)?,
             noise: *noise,
             seed: *seed,
+            layers: *layers,
         })
     }
 
@@ -79,11 +82,13 @@ impl<'py, T: Float + Element> ReservoirArgs<'py, T> {
             self.w_in.as_slice()?,
             self.bias.as_slice()?,
         );
-        let (leak, activation, noise, seed) = (self.leak, self.activation, self.noise, self.seed);
+        let (leak, activation) = (self.leak, self.activation);
+        let (noise, seed, layers) = (self.noise, self.seed, self.layers);
         let result = py.detach(|| {
             let w = Csr::new(n, n, indptr, indices, values)?;
             let reservoir = Reservoir::new(&w, w_in, features, bias, leak, activation)?
-                .with_noise(noise, seed)?;
+                .with_noise(noise, seed)?
+                .with_layers(layers)?;
             f(&reservoir)
         });
         Ok(result.map_err(CoreError)?)

@@ -36,6 +36,7 @@ pub struct Reservoir<'a, T> {
     activation: Activation,
     noise: T,
     seed: u64,
+    layers: usize,
 }
 
 /// A linear readout `y = coef · x + intercept`, `coef` being `(outputs, units)` row-major.
@@ -147,7 +148,49 @@ impl<'a, T: Float> Reservoir<'a, T> {
             activation,
             noise: T::from_f64(0.0),
             seed: 0,
+            layers: 1,
         })
+    }
+
+    /// Splits the units into `layers` equal, consecutive layers updated in order within each
+    /// step (deep ESN): a layer's rows of `W` may read earlier layers, whose states are then
+    /// already those of the current step (the inter-layer input weights), and must not read
+    /// later layers. Only the first layer's rows of `W_in` should be non-zero.
+    pub fn with_layers(mut self, layers: usize) -> Result<Self> {
+        if layers == 0 || !self.units().is_multiple_of(layers) {
+            return Err(RnnError::param(
+                "n_layers",
+                format!("must divide the {} units into equal layers", self.units()),
+            ));
+        }
+        self.layers = layers;
+        Ok(self)
+    }
+
+    /// One time step on `(units × stride)` blocks, layer by layer. `drive(i, pre_row)` adds the
+    /// input and bias of unit `i` to its running columns.
+    fn step(
+        &self,
+        x: &mut [T],
+        pre: &mut [T],
+        (stride, active): (usize, usize),
+        streams: &mut [u64],
+        mut drive: impl FnMut(usize, &mut [T]),
+    ) {
+        let size = self.units() / self.layers;
+        for layer in 0..self.layers {
+            let rows = layer * size..(layer + 1) * size;
+            let span = rows.start * stride..rows.end * stride;
+            self.w
+                .mul_block(x, &mut pre[span.clone()], rows.clone(), stride, active);
+            for (i, p) in rows.zip(pre[span.clone()].chunks_exact_mut(stride)) {
+                drive(i, &mut p[..active]);
+            }
+            self.add_noise(&mut pre[span.clone()], stride, streams);
+            // Inactive columns hold stale but finite values; they are never read back.
+            self.activation.apply(&mut pre[span.clone()]);
+            self.leaky_update(&mut x[span.clone()], &pre[span], stride, active);
+        }
     }
 
     /// Adds uniform noise in `[-scale, scale]` to every pre-activation. Each sequence draws
@@ -277,14 +320,14 @@ impl<'a, T: Float> Reservoir<'a, T> {
             for chunk in input[e..].chunks_exact_mut(o) {
                 chunk.copy_from_slice(&y);
             }
-            self.w.mul_block(&x, &mut pre, 1, 1);
-            let rows = self.w_in.chunks_exact(self.features);
-            for ((p, row), &b) in pre.iter_mut().zip(rows).zip(self.bias) {
-                *p += row.iter().zip(&input).fold(b, |acc, (&w, &u)| acc + w * u);
-            }
-            self.add_noise(&mut pre, 1, &mut streams);
-            self.activation.apply(&mut pre);
-            self.leaky_update(&mut x, &pre, 1, 1);
+            let f = self.features;
+            self.step(&mut x, &mut pre, (1, 1), &mut streams, |i, p| {
+                let row = &self.w_in[i * f..(i + 1) * f];
+                p[0] += row
+                    .iter()
+                    .zip(&input)
+                    .fold(self.bias[i], |acc, (&w, &u)| acc + w * u);
+            });
             readout.apply(&x, &mut y);
             out.extend_from_slice(&y);
         }
@@ -388,16 +431,17 @@ impl<'a, T: Float> Reservoir<'a, T> {
             for dt in 0..span {
                 let t = t0 + dt;
                 let active = members.iter().take_while(|&&b| lengths[b] > t).count();
-                self.w.mul_block(&x, &mut pre, gb, active);
-                for (i, p) in pre.chunks_exact_mut(gb).enumerate() {
-                    for (c, v) in p[..active].iter_mut().enumerate() {
-                        *v += proj[(c * chunk + dt) * n + i];
-                    }
-                }
-                self.add_noise(&mut pre, gb, &mut streams[..active]);
-                // Inactive columns hold stale but finite values; they are never read back.
-                self.activation.apply(&mut pre);
-                self.leaky_update(&mut x, &pre, gb, active);
+                self.step(
+                    &mut x,
+                    &mut pre,
+                    (gb, active),
+                    &mut streams[..active],
+                    |i, p| {
+                        for (c, v) in p.iter_mut().enumerate() {
+                            *v += proj[(c * chunk + dt) * n + i];
+                        }
+                    },
+                );
                 for (c, &b) in members[..active].iter().enumerate() {
                     row.iter_mut()
                         .zip(x.iter().skip(c).step_by(gb))

@@ -1,5 +1,7 @@
 //! Compressed sparse row matrices: the recurrent weights of a reservoir.
 
+use std::ops::Range;
+
 use crate::float::check_finite;
 use crate::{Float, Result, RnnError};
 
@@ -116,20 +118,28 @@ impl<T: Float> Csr<T> {
         (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
     }
 
-    /// `out[:, :active] = self · x[:, :active]`, where `x` is `(cols × stride)` and `out`
-    /// `(rows × stride)`, both row-major: one product for every running sequence of a group
-    /// (each sequence is a column), so a row's indices are read once per step, not per sequence.
-    pub fn mul_block(&self, x: &[T], out: &mut [T], stride: usize, active: usize) {
+    /// `out[:, :active] = self[rows, :] · x[:, :active]`, where `x` is `(cols × stride)` and
+    /// `out` `(rows.len() × stride)`, both row-major: one product for every running sequence of
+    /// a group (each sequence is a column), so a row's indices are read once per step, not per
+    /// sequence.
+    pub fn mul_block(
+        &self,
+        x: &[T],
+        out: &mut [T],
+        rows: Range<usize>,
+        stride: usize,
+        active: usize,
+    ) {
         debug_assert!(active <= stride);
         debug_assert_eq!(x.len(), self.cols * stride);
-        debug_assert_eq!(out.len(), self.rows * stride);
+        debug_assert_eq!(out.len(), rows.len() * stride);
         if stride == 1 {
-            for (i, o) in out.iter_mut().enumerate() {
+            for (o, i) in out.iter_mut().zip(rows) {
                 *o = self.row_dot(i, x);
             }
             return;
         }
-        for (i, o) in out.chunks_exact_mut(stride).enumerate() {
+        for (o, i) in out.chunks_exact_mut(stride).zip(rows) {
             let o = &mut o[..active];
             o.fill(T::from_f64(0.0));
             for (j, v) in self.row(i) {
@@ -167,15 +177,18 @@ mod tests {
         // two columns (sequences), the second inactive
         let x = [1.0, 10.0, 2.0, 20.0, 3.0, 30.0];
         let mut out = [-1.0; 6];
-        m.mul_block(&x, &mut out, 2, 1);
+        m.mul_block(&x, &mut out, 0..3, 2, 1);
         for i in 0..3 {
             let want: f64 = (0..3).map(|j| dense[i * 3 + j] * x[j * 2]).sum();
             assert_eq!(out[i * 2], want);
             assert_eq!(out[i * 2 + 1], -1.0);
         }
         let mut single = [0.0; 3];
-        m.mul_block(&[1.0, 2.0, 3.0], &mut single, 1, 1);
+        m.mul_block(&[1.0, 2.0, 3.0], &mut single, 0..3, 1, 1);
         assert_eq!(single, [7.0, 0.0, 6.0]);
+        let mut tail = [0.0; 2];
+        m.mul_block(&[1.0, 2.0, 3.0], &mut tail, 1..3, 1, 1);
+        assert_eq!(tail, [0.0, 6.0]);
     }
 
     #[test]
