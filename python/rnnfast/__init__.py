@@ -9,11 +9,12 @@
 
 from . import _rnnfast, datasets, metrics
 from ._torch import from_torch
-from .esn import ESNRegressor, Reservoir
+from .esn import ESNRegressor
 from .esn_classifier import ESNClassifier
 from .exceptions import NonFiniteError, ParameterError, RnnfastError, ShapeError
 from .nvar import NVARRegressor
 from .recurrent import GRU, LSTM, RNN
+from .reservoir import Reservoir
 
 __version__: str = _rnnfast.__version__
 

@@ -11,7 +11,8 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _rnnfast
 from ._validation import Batch
-from .esn import (
+from .exceptions import ShapeError
+from .reservoir import (
     REQUIRES_Y,
     Array,
     SequenceInput,
@@ -19,7 +20,6 @@ from .esn import (
     _check_nonnegative,
     _ReservoirMixin,
 )
-from .exceptions import ShapeError
 
 __all__ = ["ESNClassifier"]
 

@@ -90,7 +90,7 @@ def memory_capacity(
     >>> bool(0 < total <= 20), per_delay.shape
     (True, (40,))
     """
-    from .esn import Reservoir
+    from .reservoir import Reservoir
 
     n = int(estimator.n_reservoir)
     delays = 2 * n if max_delay is None else int(max_delay)

@@ -17,8 +17,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .esn import Array, _check_nonnegative
 from .exceptions import ParameterError, ShapeError
+from .reservoir import Array, _check_nonnegative
 
 __all__ = ["NVARRegressor"]
 
