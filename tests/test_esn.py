@@ -403,3 +403,17 @@ def test_deep_esn_matches_a_layer_by_layer_numpy_run():
     np.testing.assert_allclose(est.coef_, coef, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(est.intercept_, intercept, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(est.last_state_, rows[-1], atol=1e-12)
+
+
+def test_many_python_threads_share_one_fitted_model():
+    from concurrent.futures import ThreadPoolExecutor
+
+    x, y = MG[:-1], MG[1:]
+    est = small(washout=20).fit(x[:1000], y[:1000])
+    chunks = [x[i * 200 : (i + 1) * 200] for i in range(8)]
+    expected = [est.predict(c) for c in chunks]
+    # the native calls release the GIL; results must not depend on interleaving
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(est.predict, chunks))
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(g, e)
