@@ -206,3 +206,36 @@ fn rls_converges_to_the_least_squares_readout_and_lms_approaches_it() {
     let bad = OnlineRule::Rls { forgetting: 0.0 };
     assert!(fit_online(&res, &seqs, None, &targets, 1, 0, bad, &mut rls).is_err());
 }
+
+#[test]
+fn noise_streams_follow_the_sequence_not_the_grouping() {
+    let (w, w_in, bias) = weights();
+    let res = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh)
+        .unwrap()
+        .with_noise(0.1, 42)
+        .unwrap();
+    let (batch, steps) = (40, 6);
+    let data = inputs(batch, steps);
+    let seqs = Sequences {
+        data: &data,
+        batch,
+        steps,
+        lengths: None,
+    };
+    let all = res.run(&seqs, None, None, 2).unwrap();
+    assert_eq!(all, res.run(&seqs, None, None, 1).unwrap());
+    let quiet = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh).unwrap();
+    assert_ne!(all.values, quiet.run(&seqs, None, None, 1).unwrap().values);
+    // sequence 0 alone (stream 0) sees the same noise as inside the batch
+    let first = Sequences {
+        data: &data[..steps * 2],
+        batch: 1,
+        steps,
+        lengths: None,
+    };
+    let alone = res.run(&first, None, None, 1).unwrap();
+    assert_eq!(alone.values, all.values[..steps * 5]);
+    assert!(quiet.with_noise(-1.0, 0).is_err());
+    assert!(quiet.with_layers(2).is_err()); // 5 units do not split into 2 layers
+    assert!(quiet.with_layers(5).is_ok());
+}
