@@ -2,9 +2,10 @@
 //!
 //! Power iteration converges to the modulus only when one real eigenvalue dominates; random
 //! reservoirs usually lead with a complex pair, so the full spectrum is computed with faer's dense
-//! (Hessenberg QR) eigensolver in `f64`. That is exact to rounding and takes well under a second
-//! up to about a thousand units; larger reservoirs should be scaled with an Arnoldi estimate
-//! (the Python layer uses ARPACK there).
+//! (Hessenberg QR) eigensolver in `f64`. That is exact to rounding and takes about 0.3 s at a
+//! thousand units, but grows as n³: an Arnoldi method with restarts would be needed for large
+//! reservoirs. ARPACK's `eigs(k=1)` is not a substitute: on random reservoirs, whose eigenvalues
+//! crowd the edge of a disk, it was measured 0.8% off at 1000 units.
 
 use faer::Mat;
 
