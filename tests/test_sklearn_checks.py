@@ -17,6 +17,11 @@ ESTIMATORS: list[object] = [
     rnnfast.HopfieldNetwork(max_iter=5, random_state=0),
     rnnfast.ModernHopfield(),
     rnnfast.BAM(max_iter=5),
+    rnnfast.Reservoir(n_reservoir=20, random_state=0),
+    rnnfast.ESNRegressor(n_reservoir=20, random_state=0),
+    rnnfast.ESNRegressor(n_reservoir=20, readout="rls", random_state=0),
+    rnnfast.ESNClassifier(n_reservoir=20, random_state=0),
+    rnnfast.NVARRegressor(),
 ]
 
 # A 2-D X is one sequence whose rows are time steps: each prediction depends on the rows before.
@@ -71,6 +76,10 @@ EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
     "RNNClassifier": _STATEFUL,
     "HopfieldNetwork": _BINARY_PATTERNS_ONLY,
     "BAM": _BINARY_PATTERNS_ONLY,
+    "Reservoir": _STATEFUL,
+    "ESNRegressor": _STATEFUL,
+    "ESNClassifier": _STATEFUL,
+    "NVARRegressor": _STATEFUL,
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import _rnnfast
+from . import _rnnfast, datasets
 from ._torch import from_torch
 from .exceptions import (
     EncodingError,
@@ -26,20 +26,31 @@ from .recurrent import GRU, LSTM, RNN
 from .sequence_model import SequenceModel
 
 if TYPE_CHECKING:
+    from . import metrics
+    from .esn import ESNRegressor
+    from .esn_classifier import ESNClassifier
     from .estimators import RNNClassifier, RNNRegressor
     from .hopfield import HopfieldNetwork
     from .memories import BAM, ModernHopfield
+    from .nvar import NVARRegressor
+    from .reservoir import Reservoir
 
 __version__: str = _rnnfast.__version__
 
-# The scikit-learn estimators load on first use: importing scikit-learn (and SciPy) costs about
-# 90 MiB and a second, which a service that only runs the inference engine should not pay.
+# The scikit-learn estimators (and `metrics`) load on first use: importing scikit-learn and SciPy
+# costs about 90 MiB and a second, which a service that only runs the inference engine should
+# not pay. Attribute -> the module that defines it ("metrics" is itself a module).
 _LAZY = {
     "BAM": "memories",
+    "ESNClassifier": "esn_classifier",
+    "ESNRegressor": "esn",
     "HopfieldNetwork": "hopfield",
     "ModernHopfield": "memories",
+    "NVARRegressor": "nvar",
     "RNNClassifier": "estimators",
     "RNNRegressor": "estimators",
+    "Reservoir": "reservoir",
+    "metrics": "metrics",
 }
 
 __all__ = [
@@ -47,20 +58,26 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "ESNClassifier",
+    "ESNRegressor",
     "EncodingError",
     "HopfieldNetwork",
     "ModernHopfield",
+    "NVARRegressor",
     "NonFiniteError",
     "NumericalError",
     "ParameterError",
     "RNNClassifier",
     "RNNRegressor",
+    "Reservoir",
     "RnnfastError",
     "SequenceModel",
     "ShapeError",
     "__version__",
+    "datasets",
     "from_torch",
     "get_num_threads",
+    "metrics",
     "set_num_threads",
     "simd_arch",
 ]
@@ -110,7 +127,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'rnnfast' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    loaded = importlib.import_module(f".{module}", __name__)
+    value = loaded if module == name else getattr(loaded, name)
     globals()[name] = value
     return value
 

@@ -108,3 +108,77 @@ class Trainer:
         npt.NDArray[np.floating[Any]],
         npt.NDArray[np.floating[Any]] | None,
     ]: ...
+
+# Echo state networks: `reservoir` is (indptr, indices, values, input_weights, bias, leak_rate,
+# activation, state_noise, noise_seed, n_layers); see rust/rnnfast-py/src/esn.rs.
+Reservoir = tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.floating[Any]],
+    npt.NDArray[np.floating[Any]],
+    npt.NDArray[np.floating[Any]],
+    float,
+    str,
+    float,
+    int,
+    int,
+]
+
+def esn_spectral_radius(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64],
+    n: int,
+) -> float: ...
+def esn_run(
+    reservoir: Reservoir,
+    x: npt.NDArray[np.floating[Any]],
+    lengths: npt.NDArray[np.int64] | None = None,
+    h0: npt.NDArray[np.floating[Any]] | None = None,
+    coef: npt.NDArray[np.floating[Any]] | None = None,
+    intercept: npt.NDArray[np.floating[Any]] | None = None,
+    threads: int | None = None,
+) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.floating[Any]]]: ...
+def esn_fit_ridge(
+    reservoir: Reservoir,
+    x: npt.NDArray[np.floating[Any]],
+    y: npt.NDArray[np.floating[Any]],
+    lengths: npt.NDArray[np.int64] | None = None,
+    h0: npt.NDArray[np.floating[Any]] | None = None,
+    washout: int = 0,
+    alpha: float = 1e-6,
+    threads: int | None = None,
+) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.floating[Any]], int
+]: ...
+def esn_forecast(
+    reservoir: Reservoir,
+    h0: npt.NDArray[np.floating[Any]],
+    coef: npt.NDArray[np.floating[Any]],
+    intercept: npt.NDArray[np.floating[Any]],
+    n_steps: int,
+) -> npt.NDArray[np.floating[Any]]: ...
+def esn_fit_online(
+    reservoir: Reservoir,
+    x: npt.NDArray[np.floating[Any]],
+    y: npt.NDArray[np.floating[Any]],
+    weights: npt.NDArray[np.float64],
+    p: npt.NDArray[np.float64] | None,
+    rule: str,
+    rate: float,
+    lengths: npt.NDArray[np.int64] | None = None,
+    h0: npt.NDArray[np.floating[Any]] | None = None,
+    washout: int = 0,
+) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.float64] | None, npt.NDArray[np.floating[Any]]
+]: ...
+def esn_closed_loop(
+    reservoir: Reservoir,
+    h0: npt.NDArray[np.floating[Any]],
+    y0: npt.NDArray[np.floating[Any]],
+    coef: npt.NDArray[np.floating[Any]],
+    intercept: npt.NDArray[np.floating[Any]],
+    n_steps: int,
+    exogenous: npt.NDArray[np.floating[Any]] | None = None,
+    stream: int = 0,
+) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.floating[Any]]]: ...

@@ -4,6 +4,7 @@
 //! - [`simd`]: runtime-dispatched activation kernels with scalar twins;
 //! - [`linalg`]: the matrix products the cells use;
 //! - [`cells`]: the Elman, LSTM and GRU equations (PyTorch conventions);
+//! - [`esn`]: echo state networks (sparse reservoirs, ridge readouts);
 //! - [`network`]: stacked, bidirectional, ragged-batch inference;
 //! - [`hopfield`]: associative memories (classical and modern Hopfield networks, BAM);
 //! - [`train`]: backpropagation through time, losses and optimizers;
@@ -11,6 +12,7 @@
 
 pub mod cells;
 pub mod error;
+pub mod esn;
 pub mod float;
 pub mod hopfield;
 pub mod linalg;

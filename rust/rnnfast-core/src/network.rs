@@ -101,6 +101,57 @@ pub struct Sequences<'a, T> {
     pub lengths: Option<&'a [usize]>,
 }
 
+impl<T: Float> Sequences<'_, T> {
+    /// Checks the batch against `input_size` features and returns each sequence's length.
+    ///
+    /// Only the real steps are checked for NaN and infinity: padding may hold anything, it is
+    /// never read.
+    pub fn checked_lengths(&self, input_size: usize) -> Result<Vec<usize>> {
+        if self.batch == 0 {
+            return Err(RnnError::shape(
+                "input",
+                "at least one sequence",
+                "an empty batch",
+            ));
+        }
+        if self.steps == 0 {
+            return Err(RnnError::shape(
+                "input",
+                "at least one time step",
+                "0 steps",
+            ));
+        }
+        let row = self.steps * input_size;
+        expect_len("input", self.batch * row, self.data.len())?;
+        let lengths = match self.lengths {
+            None => vec![self.steps; self.batch],
+            Some(given) => {
+                expect_len("lengths (one per sequence)", self.batch, given.len())?;
+                if let Some((b, &len)) = given
+                    .iter()
+                    .enumerate()
+                    .find(|&(_, &len)| len == 0 || len > self.steps)
+                {
+                    return Err(RnnError::shape(
+                        format!("lengths[{b}]"),
+                        format!("a length in 1..={}", self.steps),
+                        len,
+                    ));
+                }
+                given.to_vec()
+            }
+        };
+        for (b, &len) in lengths.iter().enumerate() {
+            let start = b * row;
+            check_finite(
+                &format!("input sequence {b}"),
+                &self.data[start..start + len * input_size],
+            )?;
+        }
+        Ok(lengths)
+    }
+}
+
 /// Optional initial states, `(layers·directions, batch, hidden)` each; zeros when absent.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct InitialState<'a, T> {
@@ -221,53 +272,12 @@ impl<T: Float> Network<T> {
 
 /// Checks a call's inputs against `cfg`: shapes, lengths, finite values of the real steps and
 /// of the initial states; returns the sequence lengths.
-pub fn validate_inputs<T: Float>(
+fn validate_inputs<T: Float>(
     cfg: &NetworkConfig,
     seqs: &Sequences<T>,
     init: &InitialState<T>,
 ) -> Result<Vec<usize>> {
-    if seqs.batch == 0 {
-        return Err(RnnError::shape(
-            "input",
-            "at least one sequence",
-            "an empty batch",
-        ));
-    }
-    if seqs.steps == 0 {
-        return Err(RnnError::shape(
-            "input",
-            "at least one time step",
-            "0 steps",
-        ));
-    }
-    let row = seqs.steps * cfg.input_size;
-    expect_len("input", seqs.batch * row, seqs.data.len())?;
-    let lengths = match seqs.lengths {
-        None => vec![seqs.steps; seqs.batch],
-        Some(given) => {
-            expect_len("lengths (one per sequence)", seqs.batch, given.len())?;
-            if let Some((b, &len)) = given
-                .iter()
-                .enumerate()
-                .find(|&(_, &len)| len == 0 || len > seqs.steps)
-            {
-                return Err(RnnError::shape(
-                    format!("lengths[{b}]"),
-                    format!("a length in 1..={}", seqs.steps),
-                    len,
-                ));
-            }
-            given.to_vec()
-        }
-    };
-    // Only the real steps are checked: padding may hold anything, it is never read.
-    for (b, &len) in lengths.iter().enumerate() {
-        let start = b * row;
-        check_finite(
-            &format!("input sequence {b}"),
-            &seqs.data[start..start + len * cfg.input_size],
-        )?;
-    }
+    let lengths = seqs.checked_lengths(cfg.input_size)?;
     let state_len = cfg.state_len(seqs.batch);
     if let Some(h0) = init.h0 {
         expect_len("initial hidden state", state_len, h0.len())?;

@@ -5,6 +5,7 @@
 
 mod arrays;
 mod errors;
+mod esn;
 mod hopfield;
 mod network;
 mod train;
@@ -22,6 +23,11 @@ mod _rnnfast {
 
     #[pymodule_export]
     use hopfield::{bam_recall, hopfield_learn, hopfield_recall, modern_hopfield_retrieve};
+
+    #[pymodule_export]
+    use esn::{
+        esn_closed_loop, esn_fit_online, esn_fit_ridge, esn_forecast, esn_run, esn_spectral_radius,
+    };
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

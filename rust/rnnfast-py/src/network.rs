@@ -182,7 +182,7 @@ fn forward_typed<'py, T: Float + Element>(
 }
 
 /// Converts int64 lengths (or indices) to `usize`, refusing negative values.
-pub fn to_lengths(raw: &[i64]) -> PyResult<Vec<usize>> {
+pub(crate) fn to_lengths(raw: &[i64]) -> PyResult<Vec<usize>> {
     raw.iter()
         .enumerate()
         .map(|(b, &len)| {

@@ -8,7 +8,7 @@ use super::bptt::{self, Shard, ShardGrads};
 use super::{GradientOptions, Layout, ModelSpec, Target};
 use crate::error::expect_len;
 use crate::float::check_finite;
-use crate::network::{InitialState, Sequences, validate_inputs};
+use crate::network::{InitialState, Sequences};
 use crate::{Float, Result, RnnError, par};
 
 /// Sequences per shard: the unit of parallel work and of the fixed reduction order. Small
@@ -92,7 +92,7 @@ impl<'a, T: Float> Problem<'a, T> {
             lengths: data.lengths,
         };
         // The initial state is checked here: its layout depends on each layer's width.
-        let lengths = validate_inputs(&spec.layer(0), &seqs, &InitialState::default())?;
+        let lengths = seqs.checked_lengths(spec.input_size)?;
         let state_len = spec.state_len(data.n);
         for (name, state) in [
             ("initial hidden state", init.h0),

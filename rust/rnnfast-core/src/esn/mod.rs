@@ -1,0 +1,65 @@
+//! Echo state networks: a fixed sparse random reservoir driven by the input, and linear readouts.
+//!
+//! The weights are drawn by the Python layer (`numpy.random.default_rng(random_state)`, so one
+//! seed gives one reservoir on every platform) and passed in as CSR arrays; this module validates
+//! them, measures the spectral radius, runs the leaky state update over ragged batches and
+//! solves the readout.
+//!
+//! - [`sparse`]: the CSR matrix and its block product;
+//! - [`spectral`]: the spectral radius (dense eigensolver);
+//! - [`reservoir`]: the state update, the time loop over groups of sequences, closed-loop runs;
+//! - [`ridge`]: the ridge readout accumulated in `f64` while states are produced;
+//! - [`online`]: RLS and LMS readouts for incremental fits.
+
+pub mod online;
+pub mod reservoir;
+pub mod ridge;
+pub mod sparse;
+pub mod spectral;
+
+pub use online::{OnlineRule, OnlineState, fit_online};
+pub use reservoir::{Readout, Reservoir, RunOutput};
+pub use ridge::{RidgeFit, fit_ridge};
+pub use sparse::Csr;
+pub use spectral::spectral_radius;
+
+use crate::{Float, Result, RnnError};
+
+/// The reservoir nonlinearity `f`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    Tanh,
+    Identity,
+    Relu,
+}
+
+impl Activation {
+    /// Parses `"tanh"`, `"identity"` or `"relu"`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "tanh" => Ok(Self::Tanh),
+            "identity" => Ok(Self::Identity),
+            "relu" => Ok(Self::Relu),
+            other => Err(RnnError::param(
+                "activation",
+                format!("expected 'tanh', 'identity' or 'relu', got {other:?}"),
+            )),
+        }
+    }
+
+    /// `x <- f(x)`, elementwise.
+    pub fn apply<T: Float>(self, x: &mut [T]) {
+        match self {
+            Self::Tanh => T::tanh_inplace(x),
+            Self::Identity => {}
+            Self::Relu => {
+                let zero = T::from_f64(0.0);
+                x.iter_mut().for_each(|v| {
+                    if *v < zero {
+                        *v = zero;
+                    }
+                });
+            }
+        }
+    }
+}

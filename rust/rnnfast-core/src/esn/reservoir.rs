@@ -1,0 +1,507 @@
+//! The leaky state update `x <- (1 - a) x + a f(W x + W_in u + b)` over batches of sequences.
+//!
+//! Sequences are sorted by length (longest first) and cut into groups whose number depends on
+//! the batch and the reservoir size only, never on the thread count, so results are identical
+//! for any number of threads. A group keeps its states as one `(units × group)` block: the
+//! sparse product then reads each row's indices once per step for all its running sequences, and
+//! because lengths decrease, the running sequences are always a prefix of the block's columns.
+//! Input projections are hoisted out of the step loop as one GEMM per sequence and time chunk.
+//! Every buffer is sized once per group: the step loop does not allocate.
+
+use rayon::prelude::*;
+
+use super::{Activation, Csr};
+use crate::error::expect_len;
+use crate::float::check_finite;
+use crate::linalg::{add_row_bias, matmul_nt};
+use crate::network::Sequences;
+use crate::par::{self, PARALLEL_MIN_FLOPS};
+use crate::{Float, Result, RnnError};
+
+/// At most this many groups run side by side (more would not add parallelism on any machine
+/// we target, and each holds its own scratch).
+pub(crate) const MAX_GROUPS: usize = 32;
+
+/// About this many elements of input projection are precomputed per group and chunk of time.
+const PROJECTION_BUDGET: usize = 1 << 18;
+
+/// A validated reservoir borrowing its weights.
+#[derive(Clone, Copy, Debug)]
+pub struct Reservoir<'a, T> {
+    w: &'a Csr<T>,
+    w_in: &'a [T],
+    bias: &'a [T],
+    features: usize,
+    leak: T,
+    activation: Activation,
+    noise: T,
+    seed: u64,
+    layers: usize,
+}
+
+/// A linear readout `y = coef · x + intercept`, `coef` being `(outputs, units)` row-major.
+#[derive(Clone, Copy, Debug)]
+pub struct Readout<'a, T> {
+    pub coef: &'a [T],
+    pub intercept: &'a [T],
+}
+
+impl<T: Float> Readout<'_, T> {
+    /// Number of outputs.
+    pub fn outputs(&self) -> usize {
+        self.intercept.len()
+    }
+
+    fn check(&self, units: usize) -> Result<()> {
+        expect_len(
+            "readout coefficients",
+            self.outputs() * units,
+            self.coef.len(),
+        )?;
+        check_finite("readout coefficients", self.coef)?;
+        check_finite("readout intercept", self.intercept)
+    }
+
+    fn apply(&self, state: &[T], out: &mut [T]) {
+        let rows = self.coef.chunks_exact(state.len());
+        for ((o, row), &b) in out.iter_mut().zip(rows).zip(self.intercept) {
+            *o = row.iter().zip(state).fold(b, |acc, (&w, &x)| acc + w * x);
+        }
+    }
+}
+
+/// What [`Reservoir::run`] returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOutput<T> {
+    /// `(batch, steps, width)`: the states (`width = units`) or the readout's outputs; padding
+    /// steps of short sequences are zero.
+    pub values: Vec<T>,
+    /// `(batch, units)`: each sequence's state after its own last step.
+    pub last: Vec<T>,
+}
+
+/// Receives the states of one group as they are produced.
+pub(crate) trait StateSink<T>: Send {
+    /// The state of the group's `c`-th sequence (batch index `seq`) after step `t`.
+    fn push(&mut self, c: usize, seq: usize, t: usize, state: &[T]);
+}
+
+/// Writes states, or readout outputs, into each member's slice of the output.
+struct Collect<'o, 'r, T> {
+    rows: Vec<&'o mut [T]>,
+    width: usize,
+    readout: Option<&'r Readout<'r, T>>,
+}
+
+impl<T: Float> StateSink<T> for Collect<'_, '_, T> {
+    fn push(&mut self, c: usize, _seq: usize, t: usize, state: &[T]) {
+        let dst = &mut self.rows[c][t * self.width..(t + 1) * self.width];
+        match self.readout {
+            None => dst.copy_from_slice(state),
+            Some(r) => r.apply(state, dst),
+        }
+    }
+}
+
+impl<'a, T: Float> Reservoir<'a, T> {
+    /// Checks the shapes: `w` square `(units, units)`, `w_in` `(units, features)`, `bias`
+    /// `(units,)`, `leak` in `(0, 1]`.
+    pub fn new(
+        w: &'a Csr<T>,
+        w_in: &'a [T],
+        features: usize,
+        bias: &'a [T],
+        leak: f64,
+        activation: Activation,
+    ) -> Result<Self> {
+        let units = w.rows();
+        if units == 0 || w.cols() != units {
+            return Err(RnnError::shape(
+                "reservoir matrix",
+                "a non-empty square matrix",
+                format!("{}x{}", w.rows(), w.cols()),
+            ));
+        }
+        if features == 0 {
+            return Err(RnnError::param("features", "must be at least 1"));
+        }
+        expect_len(
+            "input weights (units x features)",
+            units * features,
+            w_in.len(),
+        )?;
+        expect_len("bias (one per unit)", units, bias.len())?;
+        check_finite("input weights", w_in)?;
+        check_finite("bias", bias)?;
+        if !(leak > 0.0 && leak <= 1.0) {
+            return Err(RnnError::param(
+                "leak_rate",
+                format!("must be in (0, 1], got {leak}"),
+            ));
+        }
+        Ok(Self {
+            w,
+            w_in,
+            bias,
+            features,
+            leak: T::from_f64(leak),
+            activation,
+            noise: T::from_f64(0.0),
+            seed: 0,
+            layers: 1,
+        })
+    }
+
+    /// Splits the units into `layers` equal, consecutive layers updated in order within each
+    /// step (deep ESN): a layer's rows of `W` may read earlier layers, whose states are then
+    /// already those of the current step (the inter-layer input weights), and must not read
+    /// later layers. Only the first layer's rows of `W_in` should be non-zero.
+    pub fn with_layers(mut self, layers: usize) -> Result<Self> {
+        if layers == 0 || !self.units().is_multiple_of(layers) {
+            return Err(RnnError::param(
+                "n_layers",
+                format!("must divide the {} units into equal layers", self.units()),
+            ));
+        }
+        self.layers = layers;
+        Ok(self)
+    }
+
+    /// One time step on `(units × stride)` blocks, layer by layer. `drive(i, pre_row)` adds the
+    /// input and bias of unit `i` to its running columns.
+    fn step(
+        &self,
+        x: &mut [T],
+        pre: &mut [T],
+        (stride, active): (usize, usize),
+        streams: &mut [u64],
+        mut drive: impl FnMut(usize, &mut [T]),
+    ) {
+        let size = self.units() / self.layers;
+        for layer in 0..self.layers {
+            let rows = layer * size..(layer + 1) * size;
+            let span = rows.start * stride..rows.end * stride;
+            self.w
+                .mul_block(x, &mut pre[span.clone()], rows.clone(), stride, active);
+            for (i, p) in rows.zip(pre[span.clone()].chunks_exact_mut(stride)) {
+                drive(i, &mut p[..active]);
+            }
+            self.add_noise(&mut pre[span.clone()], stride, streams);
+            // Inactive columns hold stale but finite values; they are never read back.
+            self.activation.apply(&mut pre[span.clone()]);
+            self.leaky_update(&mut x[span.clone()], &pre[span], stride, active);
+        }
+    }
+
+    /// Adds uniform noise in `[-scale, scale]` to every pre-activation. Each sequence draws
+    /// from its own stream, seeded by `seed` and its batch index (the closed loop: by the
+    /// `stream` it is given), so the draws do not depend on grouping or threads and repeat
+    /// identically in every call.
+    pub fn with_noise(mut self, scale: f64, seed: u64) -> Result<Self> {
+        if !(scale.is_finite() && scale >= 0.0) {
+            return Err(RnnError::param(
+                "state_noise",
+                format!("must be finite and >= 0, got {scale}"),
+            ));
+        }
+        self.noise = T::from_f64(scale);
+        self.seed = seed;
+        Ok(self)
+    }
+
+    /// `pre[:, :active] += noise`, one stream per column.
+    fn add_noise(&self, pre: &mut [T], stride: usize, streams: &mut [u64]) {
+        if self.noise == T::from_f64(0.0) {
+            return;
+        }
+        for row in pre.chunks_exact_mut(stride) {
+            for (v, s) in row.iter_mut().zip(streams.iter_mut()) {
+                *v += self.noise * T::from_f64(uniform(s));
+            }
+        }
+    }
+
+    /// Number of reservoir units.
+    pub fn units(&self) -> usize {
+        self.w.rows()
+    }
+
+    /// Number of input features.
+    pub fn features(&self) -> usize {
+        self.features
+    }
+
+    /// Runs every sequence from `h0` (`(batch, units)`, zeros when absent) and returns the
+    /// states, or the outputs of `readout` when given, at every step.
+    pub fn run(
+        &self,
+        seqs: &Sequences<T>,
+        h0: Option<&[T]>,
+        readout: Option<&Readout<T>>,
+        threads: usize,
+    ) -> Result<RunOutput<T>> {
+        let width = match readout {
+            Some(r) => {
+                r.check(self.units())?;
+                r.outputs()
+            }
+            None => self.units(),
+        };
+        let mut values = vec![T::from_f64(0.0); seqs.batch * seqs.steps * width];
+        let mut slots: Vec<Option<&mut [T]>> = values
+            .chunks_mut((seqs.steps * width).max(1))
+            .map(Some)
+            .collect();
+        let (sinks, last) = self.drive(seqs, h0, MAX_GROUPS, threads, |members| Collect {
+            rows: members
+                .iter()
+                .map(|&b| slots.get_mut(b).and_then(Option::take).unwrap_or_default())
+                .collect(),
+            width,
+            readout,
+        })?;
+        drop(sinks);
+        Ok(RunOutput { values, last })
+    }
+
+    /// Closed loop from state `h0` (`(units,)`, the state after the last known input): feeds
+    /// `readout(x)`, the prediction of the next input, back as that input, emits the readout of
+    /// the new state, and repeats `n_steps` times. Returns `(n_steps, outputs)`.
+    pub fn forecast(&self, h0: &[T], readout: &Readout<T>, n_steps: usize) -> Result<Vec<T>> {
+        let n = self.units();
+        readout.check(n)?;
+        expect_len("initial state", n, h0.len())?;
+        let mut y0 = vec![T::from_f64(0.0); readout.outputs()];
+        readout.apply(h0, &mut y0);
+        let (out, _) = self.closed_loop(h0, &y0, None, readout, n_steps, 0)?;
+        Ok(out)
+    }
+
+    /// One sequence with the readout inside the loop (output feedback). Before each step the
+    /// input vector is `[u[t], y, ..., y]`: the `exogenous` row `u[t]` (`(n_steps, e)`, or
+    /// nothing) followed by the previous output `y` (starting at `y0`) repeated to fill the
+    /// remaining `features - e` inputs (once for a forecast or for feedback, twice for a
+    /// forecast with feedback). Returns the outputs `(n_steps, outputs)` and the last state.
+    pub fn closed_loop(
+        &self,
+        h0: &[T],
+        y0: &[T],
+        exogenous: Option<(&[T], usize)>,
+        readout: &Readout<T>,
+        n_steps: usize,
+        stream: usize,
+    ) -> Result<(Vec<T>, Vec<T>)> {
+        let (n, o) = (self.units(), readout.outputs());
+        readout.check(n)?;
+        expect_len("initial state", n, h0.len())?;
+        expect_len("initial output", o, y0.len())?;
+        check_finite("initial state", h0)?;
+        check_finite("initial output", y0)?;
+        let (ext, e) = exogenous.unwrap_or((&[], 0));
+        expect_len("exogenous input (steps x features)", n_steps * e, ext.len())?;
+        check_finite("exogenous input", ext)?;
+        let fed = self.features.saturating_sub(e);
+        if o == 0 || e > self.features || fed % o != 0 || fed == 0 {
+            return Err(RnnError::param(
+                "feedback",
+                format!(
+                    "{} inputs cannot hold {e} exogenous features plus copies of {o} outputs",
+                    self.features
+                ),
+            ));
+        }
+        let zero = T::from_f64(0.0);
+        let (mut x, mut y) = (h0.to_vec(), y0.to_vec());
+        let (mut pre, mut input) = (vec![zero; n], vec![zero; self.features]);
+        let mut out = Vec::with_capacity(n_steps * o);
+        let mut streams = [stream_seed(self.seed, stream)];
+        for t in 0..n_steps {
+            input[..e].copy_from_slice(&ext[t * e..(t + 1) * e]);
+            for chunk in input[e..].chunks_exact_mut(o) {
+                chunk.copy_from_slice(&y);
+            }
+            let f = self.features;
+            self.step(&mut x, &mut pre, (1, 1), &mut streams, |i, p| {
+                let row = &self.w_in[i * f..(i + 1) * f];
+                p[0] += row
+                    .iter()
+                    .zip(&input)
+                    .fold(self.bias[i], |acc, (&w, &u)| acc + w * u);
+            });
+            readout.apply(&x, &mut y);
+            out.extend_from_slice(&y);
+        }
+        Ok((out, x))
+    }
+
+    /// `x[:, :active] <- (1 - a) x + a pre` on `(units × stride)` blocks.
+    fn leaky_update(&self, x: &mut [T], pre: &[T], stride: usize, active: usize) {
+        let keep = T::from_f64(1.0) - self.leak;
+        for (xr, pr) in x.chunks_exact_mut(stride).zip(pre.chunks_exact(stride)) {
+            for (v, &p) in xr[..active].iter_mut().zip(&pr[..active]) {
+                *v = keep * *v + self.leak * p;
+            }
+        }
+    }
+
+    /// Validates the batch, runs every group into the sink `make` builds for it (given the
+    /// group's batch indices) and returns the sinks, in group order, with the last states.
+    pub(crate) fn drive<S: StateSink<T>>(
+        &self,
+        seqs: &Sequences<T>,
+        h0: Option<&[T]>,
+        max_groups: usize,
+        threads: usize,
+        make: impl FnMut(&[usize]) -> S,
+    ) -> Result<(Vec<S>, Vec<T>)> {
+        let lengths = seqs.checked_lengths(self.features)?;
+        let n = self.units();
+        if let Some(h0) = h0 {
+            expect_len("initial state (batch x units)", seqs.batch * n, h0.len())?;
+            check_finite("initial state", h0)?;
+        }
+        let groups = group_sequences(&lengths, max_groups);
+        let mut sinks: Vec<S> = groups.iter().map(|g| g.as_slice()).map(make).collect();
+        let total_steps: usize = lengths.iter().sum();
+        let flops = 2 * (self.w.nnz() + n * self.features) * total_steps;
+        let run_one = |(members, sink): (&Vec<usize>, &mut S)| {
+            self.run_group(seqs, &lengths, members, h0, sink)
+        };
+        let lasts: Vec<Vec<T>> = if threads > 1 && groups.len() > 1 && flops >= PARALLEL_MIN_FLOPS {
+            par::install(threads, || {
+                groups
+                    .par_iter()
+                    .zip(sinks.par_iter_mut())
+                    .map(run_one)
+                    .collect()
+            })?
+        } else {
+            groups.iter().zip(sinks.iter_mut()).map(run_one).collect()
+        };
+        let mut last = vec![T::from_f64(0.0); seqs.batch * n];
+        for (members, states) in groups.iter().zip(&lasts) {
+            for (&b, state) in members.iter().zip(states.chunks_exact(n)) {
+                last[b * n..(b + 1) * n].copy_from_slice(state);
+            }
+        }
+        Ok((sinks, last))
+    }
+
+    /// The time loop of one group; returns its members' last states, `(members, units)`.
+    fn run_group<S: StateSink<T>>(
+        &self,
+        seqs: &Sequences<T>,
+        lengths: &[usize],
+        members: &[usize],
+        h0: Option<&[T]>,
+        sink: &mut S,
+    ) -> Vec<T> {
+        let (n, f, gb) = (self.units(), self.features, members.len());
+        let zero = T::from_f64(0.0);
+        let mut x = vec![zero; n * gb];
+        if let Some(h0) = h0 {
+            for (c, &b) in members.iter().enumerate() {
+                for (i, &v) in h0[b * n..(b + 1) * n].iter().enumerate() {
+                    x[i * gb + c] = v;
+                }
+            }
+        }
+        let mut pre = vec![zero; n * gb];
+        let mut row = vec![zero; n];
+        let mut last = vec![zero; n * gb];
+        let longest = members.first().map_or(0, |&b| lengths[b]);
+        let chunk = (PROJECTION_BUDGET / (gb * n))
+            .clamp(1, 256)
+            .min(longest.max(1));
+        let mut proj = vec![zero; gb * chunk * n];
+        let mut streams: Vec<u64> = members.iter().map(|&b| stream_seed(self.seed, b)).collect();
+        for t0 in (0..longest).step_by(chunk) {
+            let span = chunk.min(longest - t0);
+            for (c, &b) in members.iter().enumerate() {
+                let rows = span.min(lengths[b].saturating_sub(t0));
+                if rows == 0 {
+                    break;
+                }
+                let start = (b * seqs.steps + t0) * f;
+                let dst = &mut proj[c * chunk * n..(c * chunk + rows) * n];
+                let src = &seqs.data[start..start + rows * f];
+                matmul_nt(dst, src, self.w_in, (rows, n, f), false, faer::Par::Seq);
+                add_row_bias(dst, self.bias);
+            }
+            for dt in 0..span {
+                let t = t0 + dt;
+                let active = members.iter().take_while(|&&b| lengths[b] > t).count();
+                self.step(
+                    &mut x,
+                    &mut pre,
+                    (gb, active),
+                    &mut streams[..active],
+                    |i, p| {
+                        for (c, v) in p.iter_mut().enumerate() {
+                            *v += proj[(c * chunk + dt) * n + i];
+                        }
+                    },
+                );
+                for (c, &b) in members[..active].iter().enumerate() {
+                    row.iter_mut()
+                        .zip(x.iter().skip(c).step_by(gb))
+                        .for_each(|(r, &v)| *r = v);
+                    sink.push(c, b, t, &row);
+                    if t + 1 == lengths[b] {
+                        last[c * n..(c + 1) * n].copy_from_slice(&row);
+                    }
+                }
+            }
+        }
+        last
+    }
+}
+
+/// The noise stream of sequence `index`: SplitMix64 (Steele et al.), portable and tiny.
+fn stream_seed(seed: u64, index: usize) -> u64 {
+    let mut s = seed ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    splitmix(&mut s)
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Uniform in `[-1, 1)` from the top 53 bits.
+fn uniform(state: &mut u64) -> f64 {
+    (splitmix(state) >> 11) as f64 * (2.0 / (1u64 << 53) as f64) - 1.0
+}
+
+/// Checks per-step targets `(batch, steps, outputs)` for a batch: at least one output, the
+/// length, and finite values.
+pub(crate) fn check_targets<T: Float>(
+    seqs: &Sequences<T>,
+    targets: &[T],
+    outputs: usize,
+) -> Result<()> {
+    if outputs == 0 {
+        return Err(RnnError::param("outputs", "must be at least 1"));
+    }
+    expect_len(
+        "targets (batch x steps x outputs)",
+        seqs.batch * seqs.steps * outputs,
+        targets.len(),
+    )?;
+    check_finite("targets", targets)
+}
+
+/// Batch indices sorted by decreasing length (stable), cut into at most `max_groups` groups of
+/// equal size: the grouping depends on the batch only, so results do not depend on threads.
+pub(crate) fn group_sequences(lengths: &[usize], max_groups: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&b| std::cmp::Reverse(lengths[b]));
+    let size = order.len().div_ceil(max_groups.max(1)).max(1);
+    order.chunks(size).map(<[usize]>::to_vec).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,241 @@
+use super::*;
+use crate::esn::fit_ridge;
+
+/// A 5-unit reservoir with a few connections, 2 features.
+fn weights() -> (Csr<f64>, Vec<f64>, Vec<f64>) {
+    let w = Csr::new(
+        5,
+        5,
+        &[0, 2, 3, 5, 6, 7],
+        &[1, 4, 0, 2, 3, 4, 0],
+        &[0.5, -0.3, 0.8, 0.2, -0.7, 0.4, 0.6],
+    )
+    .unwrap();
+    let w_in: Vec<f64> = (0..10).map(|i| ((i * 7) % 5) as f64 * 0.2 - 0.4).collect();
+    let bias: Vec<f64> = (0..5).map(|i| i as f64 * 0.05 - 0.1).collect();
+    (w, w_in, bias)
+}
+
+fn inputs(batch: usize, steps: usize) -> Vec<f64> {
+    (0..batch * steps * 2)
+        .map(|i| (i as f64 * 0.37).sin())
+        .collect()
+}
+
+/// The update written out with a dense matrix, one sequence at a time.
+fn naive(w: &Csr<f64>, w_in: &[f64], bias: &[f64], leak: f64, u: &[f64], len: usize) -> Vec<f64> {
+    let dense = w.to_dense_f64();
+    let mut x = vec![0.0; 5];
+    let mut out = Vec::new();
+    for t in 0..len {
+        let pre: Vec<f64> = (0..5)
+            .map(|i| {
+                let rec: f64 = (0..5).map(|j| dense[i * 5 + j] * x[j]).sum();
+                let inp: f64 = (0..2).map(|k| w_in[i * 2 + k] * u[t * 2 + k]).sum();
+                (rec + inp + bias[i]).tanh()
+            })
+            .collect();
+        for i in 0..5 {
+            x[i] = (1.0 - leak) * x[i] + leak * pre[i];
+        }
+        out.extend_from_slice(&x);
+    }
+    out
+}
+
+#[test]
+fn ragged_batch_matches_the_naive_loop_for_any_thread_count() {
+    let (w, w_in, bias) = weights();
+    let res = Reservoir::new(&w, &w_in, 2, &bias, 0.3, Activation::Tanh).unwrap();
+    let (batch, steps) = (40, 9);
+    let data = inputs(batch, steps);
+    let lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 5) % steps).collect();
+    let seqs = Sequences {
+        data: &data,
+        batch,
+        steps,
+        lengths: Some(&lengths),
+    };
+    let one = res.run(&seqs, None, None, 1).unwrap();
+    let two = res.run(&seqs, None, None, 2).unwrap();
+    assert_eq!(one, two);
+    for b in 0..batch {
+        let len = lengths[b];
+        let want = naive(&w, &w_in, &bias, 0.3, &data[b * steps * 2..], len);
+        let got = &one.values[b * steps * 5..(b * steps + len) * 5];
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-12, "sequence {b}: {g} vs {w}");
+        }
+        assert_eq!(&one.last[b * 5..(b + 1) * 5], &got[(len - 1) * 5..]);
+        assert!(
+            one.values[(b * steps + len) * 5..(b + 1) * steps * 5]
+                .iter()
+                .all(|&v| v == 0.0)
+        );
+    }
+}
+
+#[test]
+fn ridge_recovers_a_readout_of_the_states() {
+    let (w, w_in, bias) = weights();
+    let res = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh).unwrap();
+    let (batch, steps) = (3, 400);
+    let data = inputs(batch, steps);
+    let seqs = Sequences {
+        data: &data,
+        batch,
+        steps,
+        lengths: None,
+    };
+    let states = res.run(&seqs, None, None, 1).unwrap().values;
+    let coef = [0.5, -1.0, 2.0, 0.25, -0.75];
+    let targets: Vec<f64> = states
+        .chunks_exact(5)
+        .map(|s| 0.3 + s.iter().zip(&coef).map(|(a, b)| a * b).sum::<f64>())
+        .collect();
+    let fit = fit_ridge(&res, &seqs, None, &targets, 1, 10, 0.0, 2).unwrap();
+    assert_eq!(fit.n_samples, batch * (steps - 10));
+    for (g, w) in fit.coef.iter().zip(&coef) {
+        assert!((g - w).abs() < 1e-6, "{g} vs {w}");
+    }
+    assert!((fit.intercept[0] - 0.3).abs() < 1e-6);
+    let readout_coef: Vec<f64> = fit.coef.clone();
+    let readout = Readout {
+        coef: &readout_coef,
+        intercept: &fit.intercept,
+    };
+    let predicted = res.run(&seqs, None, Some(&readout), 1).unwrap().values;
+    for (p, t) in predicted.iter().zip(&targets) {
+        assert!((p - t).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn forecast_feeds_outputs_back() {
+    let (w, _, bias) = weights();
+    let w_in = [0.1, -0.2, 0.3, 0.0, 0.5];
+    let res = Reservoir::new(&w, &w_in, 1, &bias, 1.0, Activation::Identity).unwrap();
+    let coef = [0.2, 0.1, 0.0, -0.1, 0.3];
+    let readout = Readout {
+        coef: &coef,
+        intercept: &[0.05],
+    };
+    let h0 = [0.1, 0.2, 0.3, 0.4, 0.5];
+    let out = res.forecast(&h0, &readout, 3).unwrap();
+    // Closed loop by hand: y = readout(x), x <- W x + W_in y + b.
+    let dense = w.to_dense_f64();
+    let mut x = h0.to_vec();
+    let read = |x: &[f64]| 0.05 + x.iter().zip(&coef).map(|(a, b)| a * b).sum::<f64>();
+    for &got in &out {
+        let y = read(&x);
+        x = (0..5)
+            .map(|i| (0..5).map(|j| dense[i * 5 + j] * x[j]).sum::<f64>() + w_in[i] * y + bias[i])
+            .collect();
+        assert!((got - read(&x)).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn bad_arguments_are_errors() {
+    let (w, w_in, bias) = weights();
+    assert!(Reservoir::new(&w, &w_in, 2, &bias, 0.0, Activation::Tanh).is_err());
+    assert!(Reservoir::new(&w, &w_in, 3, &bias, 0.5, Activation::Tanh).is_err());
+    let res = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Relu).unwrap();
+    let data = inputs(1, 4);
+    let seqs = Sequences {
+        data: &data,
+        batch: 1,
+        steps: 4,
+        lengths: None,
+    };
+    assert!(fit_ridge(&res, &seqs, None, &[0.0; 4], 1, 4, 1e-6, 1).is_err());
+    assert!(fit_ridge(&res, &seqs, None, &[0.0; 3], 1, 0, 1e-6, 1).is_err());
+    assert!(res.run(&seqs, Some(&[0.0; 4]), None, 1).is_err());
+}
+
+#[test]
+fn rls_converges_to_the_least_squares_readout_and_lms_approaches_it() {
+    use crate::esn::{OnlineRule, OnlineState, fit_online};
+    let (w, w_in, bias) = weights();
+    let res = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh).unwrap();
+    let (batch, steps) = (2, 500);
+    let data = inputs(batch, steps);
+    let seqs = Sequences {
+        data: &data,
+        batch,
+        steps,
+        lengths: None,
+    };
+    let states = res.run(&seqs, None, None, 1).unwrap().values;
+    let coef = [0.5, -1.0, 2.0, 0.25, -0.75];
+    let targets: Vec<f64> = states
+        .chunks_exact(5)
+        .map(|s| 0.3 + s.iter().zip(&coef).map(|(a, b)| a * b).sum::<f64>())
+        .collect();
+    let identity = |scale: f64| -> Vec<f64> {
+        (0..36)
+            .map(|k| if k % 7 == 0 { scale } else { 0.0 })
+            .collect()
+    };
+    let mut rls = OnlineState {
+        weights: vec![0.0; 6],
+        p: identity(1e6),
+    };
+    let rule = OnlineRule::Rls { forgetting: 1.0 };
+    let last = fit_online(&res, &seqs, None, &targets, 1, 0, rule, &mut rls).unwrap();
+    assert_eq!(last, res.run(&seqs, None, None, 1).unwrap().last);
+    for (g, want) in rls.weights.iter().zip(coef.iter().chain(&[0.3])) {
+        // P0 = 1e6 I is a ridge penalty of 1e-6 on ill-conditioned states: 1e-3, not exact.
+        assert!((g - want).abs() < 1e-3, "rls {g} vs {want}");
+    }
+    let mut lms = OnlineState {
+        weights: vec![0.0; 6],
+        p: Vec::new(),
+    };
+    let rule = OnlineRule::Lms { learning_rate: 0.1 };
+    let error = |w: &[f64]| -> f64 {
+        states
+            .chunks_exact(5)
+            .zip(&targets)
+            .map(|(s, t)| (w[5] + s.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() - t).powi(2))
+            .sum()
+    };
+    let before = error(&lms.weights);
+    fit_online(&res, &seqs, None, &targets, 1, 0, rule, &mut lms).unwrap();
+    assert!(error(&lms.weights) < 0.1 * before);
+    let bad = OnlineRule::Rls { forgetting: 0.0 };
+    assert!(fit_online(&res, &seqs, None, &targets, 1, 0, bad, &mut rls).is_err());
+}
+
+#[test]
+fn noise_streams_follow_the_sequence_not_the_grouping() {
+    let (w, w_in, bias) = weights();
+    let res = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh)
+        .unwrap()
+        .with_noise(0.1, 42)
+        .unwrap();
+    let (batch, steps) = (40, 6);
+    let data = inputs(batch, steps);
+    let seqs = Sequences {
+        data: &data,
+        batch,
+        steps,
+        lengths: None,
+    };
+    let all = res.run(&seqs, None, None, 2).unwrap();
+    assert_eq!(all, res.run(&seqs, None, None, 1).unwrap());
+    let quiet = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh).unwrap();
+    assert_ne!(all.values, quiet.run(&seqs, None, None, 1).unwrap().values);
+    // sequence 0 alone (stream 0) sees the same noise as inside the batch
+    let first = Sequences {
+        data: &data[..steps * 2],
+        batch: 1,
+        steps,
+        lengths: None,
+    };
+    let alone = res.run(&first, None, None, 1).unwrap();
+    assert_eq!(alone.values, all.values[..steps * 5]);
+    assert!(quiet.with_noise(-1.0, 0).is_err());
+    assert!(quiet.with_layers(2).is_err()); // 5 units do not split into 2 layers
+    assert!(quiet.with_layers(5).is_ok());
+}

@@ -1,0 +1,53 @@
+"""Plain NumPy echo state network: the obviously-correct reference for the native core."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def dense_reservoir(est):
+    """The fitted estimator's recurrent matrix as a dense float64 array."""
+    n = est.n_reservoir
+    w = np.zeros((n, n))
+    for i in range(n):
+        span = slice(est.reservoir_indptr_[i], est.reservoir_indptr_[i + 1])
+        w[i, est.reservoir_indices_[span]] = est.reservoir_weights_[span]
+    return w
+
+
+def states(est, u, x0=None, w_in=None):
+    """``x[t] = (1 - a) x[t-1] + a f(W x[t-1] + W_in u[t] + b)`` for one series, float64."""
+    w = dense_reservoir(est)
+    w_in = est.input_weights_.astype(np.float64) if w_in is None else w_in
+    b = est.bias_.astype(np.float64)
+    f = {"tanh": np.tanh, "identity": lambda v: v, "relu": lambda v: np.maximum(v, 0.0)}
+    act = f[est.activation]
+    a = est.leak_rate
+    x = np.zeros(est.n_reservoir) if x0 is None else np.asarray(x0, dtype=np.float64)
+    out = []
+    for step in np.asarray(u, dtype=np.float64):
+        x = (1 - a) * x + a * act(w @ x + w_in @ step + b)
+        out.append(x)
+    return np.array(out)
+
+
+def ridge(states_list, targets_list, washout, alpha):
+    """Ridge with an unpenalised intercept on the post-washout rows of every sequence."""
+    s = np.concatenate([x[washout:] for x in states_list])
+    t = np.concatenate([y[washout:] for y in targets_list])
+    design = np.hstack([s, np.ones((len(s), 1))])
+    penalty = alpha * np.eye(design.shape[1])
+    penalty[-1, -1] = 0.0
+    sol = np.linalg.solve(design.T @ design + penalty, design.T @ t)
+    return sol[:-1].T, sol[-1]
+
+
+def feedback_predict(est, u, x0, y0):
+    """Closed loop on the output: ``u'[t] = [u[t], y[t-1]]``, ``y[t] = coef x[t] + b``."""
+    w_in = np.hstack([est.input_weights_, est.feedback_weights_]).astype(np.float64)
+    x, y, out = np.asarray(x0, dtype=np.float64), np.asarray(y0, dtype=np.float64), []
+    for step in np.asarray(u, dtype=np.float64):
+        x = states(est, np.concatenate([step, y])[None], x0=x, w_in=w_in)[-1]
+        y = est.coef_ @ x + est.intercept_
+        out.append(y)
+    return np.array(out)
