@@ -95,16 +95,13 @@ fn product<T: Float>(
 }
 
 /// Adds `bias` to every row of the row-major `rows × bias.len()` matrix `dst`.
-///
-/// A rank-one product `1·biasᵀ` added to `dst`, for the same reason as [`add_column_sums`];
-/// each element still gets exactly `dst + bias` (the product of 1 and the bias is exact).
 pub fn add_row_bias<T: Float>(dst: &mut [T], bias: &[T]) {
     if bias.is_empty() {
         return;
     }
-    let rows = dst.len() / bias.len();
-    let ones = vec![T::from_f64(1.0); rows];
-    matmul_nn(dst, &ones, bias, (rows, bias.len(), 1), true, Par::Seq);
+    for row in dst.chunks_exact_mut(bias.len()) {
+        row.iter_mut().zip(bias).for_each(|(d, &b)| *d += b);
+    }
 }
 
 /// `dst[j] += Σ_rows src[row, j]`: the bias gradient of a layer over all its rows.
