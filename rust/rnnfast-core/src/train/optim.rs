@@ -134,65 +134,64 @@ pub fn clip_global_norm<T: Float>(grad: &mut [T], max_norm: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn state(n: usize) -> (Vec<f64>, Vec<f64>) {
-        (vec![0.0; n], vec![0.0; n])
+    /// Runs `steps` updates of `opt` with the constant gradient `grad` from `params`; returns
+    /// the parameters and the step count.
+    fn run(
+        opt: Optimizer,
+        params: &[f64],
+        grad: &[f64],
+        (lr, steps): (f64, usize),
+        decayed: std::ops::Range<usize>,
+    ) -> (Vec<f64>, u64) {
+        let (mut first, mut second) = (vec![0.0; params.len()], vec![0.0; params.len()]);
+        let mut state = OptimizerState {
+            step: 0,
+            first: &mut first,
+            second: &mut second,
+        };
+        let mut p = params.to_vec();
+        for _ in 0..steps {
+            opt.step(
+                &mut p,
+                grad,
+                &mut state,
+                lr,
+                std::iter::once(decayed.clone()),
+            );
+        }
+        (p, state.step)
+    }
+
+    fn adam(epsilon: f64, weight_decay: f64) -> Optimizer {
+        Optimizer::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon,
+            weight_decay,
+        }
     }
 
     #[test]
     fn sgd_with_momentum_follows_the_velocity() {
-        let (mut first, mut second) = state(1);
-        let mut st = OptimizerState {
-            step: 0,
-            first: &mut first,
-            second: &mut second,
-        };
         let opt = Optimizer::Sgd {
             momentum: 0.9,
             nesterov: false,
         };
-        let mut p = [1.0f64];
-        opt.step(&mut p, &[2.0], &mut st, 0.1, std::iter::empty());
-        opt.step(&mut p, &[2.0], &mut st, 0.1, std::iter::empty());
+        let (p, steps) = run(opt, &[1.0], &[2.0], (0.1, 2), 0..0);
         // v1 = -0.2, v2 = 0.9·(-0.2) - 0.2 = -0.38.
         assert!((p[0] - (1.0 - 0.2 - 0.38)).abs() < 1e-15);
-        assert_eq!(st.step, 2);
+        assert_eq!(steps, 2);
     }
 
     #[test]
     fn first_adam_step_moves_each_parameter_by_the_learning_rate() {
-        let (mut first, mut second) = state(2);
-        let mut st = OptimizerState {
-            step: 0,
-            first: &mut first,
-            second: &mut second,
-        };
-        let opt = Optimizer::Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-12,
-            weight_decay: 0.0,
-        };
-        let mut p = [0.0f64, 0.0];
-        opt.step(&mut p, &[3.0, -0.5], &mut st, 0.01, std::iter::empty());
+        let (p, _) = run(adam(1e-12, 0.0), &[0.0, 0.0], &[3.0, -0.5], (0.01, 1), 0..0);
         assert!((p[0] + 0.01).abs() < 1e-9 && (p[1] - 0.01).abs() < 1e-9);
     }
 
     #[test]
     fn adamw_decays_only_the_given_ranges() {
-        let (mut first, mut second) = state(2);
-        let mut st = OptimizerState {
-            step: 0,
-            first: &mut first,
-            second: &mut second,
-        };
-        let opt = Optimizer::Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-8,
-            weight_decay: 0.5,
-        };
-        let mut p = [2.0f64, 2.0];
-        opt.step(&mut p, &[0.0, 0.0], &mut st, 0.1, std::iter::once(0..1));
+        let (p, _) = run(adam(1e-8, 0.5), &[2.0, 2.0], &[0.0, 0.0], (0.1, 1), 0..1);
         assert!((p[0] - 1.9).abs() < 1e-12 && (p[1] - 2.0).abs() < 1e-12);
     }
 
@@ -213,12 +212,7 @@ mod tests {
             nesterov: true,
         };
         assert!(sgd.validate().is_err());
-        let adam = Optimizer::Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 0.0,
-            weight_decay: 0.0,
-        };
-        assert!(adam.validate().is_err());
+        assert!(adam(0.0, 0.0).validate().is_err());
+        assert!(adam(1e-8, -1.0).validate().is_err());
     }
 }
