@@ -441,3 +441,18 @@ def test_fits_from_many_threads_match_serial_fits_and_release_the_gil():
     counter.join()
     assert results == serial
     assert len(ticks) > 100  # the counter ran while the native epochs held no GIL
+
+
+def test_native_trainer_refuses_aliased_or_read_only_state_arrays():
+    from rnnfast import _rnnfast
+
+    trainer = _rnnfast.Trainer("gru", 2, [3], False, True, 1, "last_step", "squared_error")
+    params = np.zeros(trainer.n_params, dtype=np.float32)
+    x, y = np.zeros((2, 4, 2), dtype=np.float32), np.zeros((2, 1), dtype=np.float32)
+    order = np.arange(2, dtype=np.int64)
+    with pytest.raises(ValueError, match="borrow"):
+        trainer.epoch(params, params, params.copy(), 0, x, None, y, order, 0.1)
+    frozen = params.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="borrow"):
+        trainer.epoch(frozen, params.copy(), params.copy(), 0, x, None, y, order, 0.1)

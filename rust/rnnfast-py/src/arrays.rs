@@ -4,7 +4,7 @@ use numpy::{
     Element, PyArrayDyn, PyArrayMethods, PyReadonlyArrayDyn, PyReadwriteArrayDyn,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::errors::ShapeError;
@@ -18,40 +18,10 @@ impl<'py, T: Element> Checked<'py, T> {
     /// Borrows `obj` as a C-contiguous `T` array of `ndim` dimensions (`expected` entries that
     /// are `Some` must match exactly).
     pub fn new(name: &str, obj: &Bound<'py, PyAny>, expected: &[Option<usize>]) -> PyResult<Self> {
-        let array = obj.cast::<PyArrayDyn<T>>().map_err(|_| {
-            let got = obj
-                .getattr("dtype")
-                .map(|d| d.to_string())
-                .unwrap_or_else(|_| obj.get_type().to_string());
-            PyTypeError::new_err(format!(
-                "{name}: expected a numpy array of {}, got {got}",
-                std::any::type_name::<T>()
-            ))
-        })?;
-        let shape = array.shape().to_vec();
-        let matches = shape.len() == expected.len()
-            && shape
-                .iter()
-                .zip(expected)
-                .all(|(s, e)| e.is_none_or(|e| e == *s));
-        if !matches {
-            let want: Vec<String> = expected
-                .iter()
-                .map(|e| e.map_or("*".to_string(), |v| v.to_string()))
-                .collect();
-            return Err(ShapeError::new_err(format!(
-                "{name}: expected shape ({}), got {shape:?}",
-                want.join(", ")
-            )));
-        }
-        if !array.is_c_contiguous() {
-            return Err(PyTypeError::new_err(format!(
-                "{name}: expected a C-contiguous array (use numpy.ascontiguousarray)"
-            )));
-        }
-        Ok(Self {
-            array: array.readonly(),
-        })
+        let array = checked_array::<T>(name, obj, expected)?
+            .try_readonly()
+            .map_err(|e| already_borrowed(name, e))?;
+        Ok(Self { array })
     }
 
     /// The shape.
@@ -74,11 +44,56 @@ pub fn writable<'py, T: Element>(
     obj: &Bound<'py, PyAny>,
     len: usize,
 ) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
-    // Checking through `Checked` first gives the same messages for dtype, shape and layout.
-    drop(Checked::<T>::new(name, obj, &[Some(len)])?);
-    obj.cast::<PyArrayDyn<T>>()?
+    checked_array::<T>(name, obj, &[Some(len)])?
         .try_readwrite()
-        .map_err(|e| PyTypeError::new_err(format!("{name}: cannot write to the array ({e})")))
+        .map_err(|e| already_borrowed(name, e))
+}
+
+/// `obj` as an array of `T` with the expected shape, C-contiguous; not borrowed yet.
+fn checked_array<'py, T: Element>(
+    name: &str,
+    obj: &Bound<'py, PyAny>,
+    expected: &[Option<usize>],
+) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+    let array = obj.cast::<PyArrayDyn<T>>().map_err(|_| {
+        let got = obj
+            .getattr("dtype")
+            .map(|d| d.to_string())
+            .unwrap_or_else(|_| obj.get_type().to_string());
+        PyTypeError::new_err(format!(
+            "{name}: expected a numpy array of {}, got {got}",
+            std::any::type_name::<T>()
+        ))
+    })?;
+    let shape = array.shape().to_vec();
+    let matches = shape.len() == expected.len()
+        && shape
+            .iter()
+            .zip(expected)
+            .all(|(s, e)| e.is_none_or(|e| e == *s));
+    if !matches {
+        let want: Vec<String> = expected
+            .iter()
+            .map(|e| e.map_or("*".to_string(), |v| v.to_string()))
+            .collect();
+        return Err(ShapeError::new_err(format!(
+            "{name}: expected shape ({}), got {shape:?}",
+            want.join(", ")
+        )));
+    }
+    if !array.is_c_contiguous() {
+        return Err(PyTypeError::new_err(format!(
+            "{name}: expected a C-contiguous array (use numpy.ascontiguousarray)"
+        )));
+    }
+    Ok(array.clone())
+}
+
+/// An array passed twice where one of the uses writes to it (or a read-only array to write).
+fn already_borrowed(name: &str, e: numpy::BorrowError) -> PyErr {
+    PyValueError::new_err(format!(
+        "{name}: cannot borrow the array ({e}); pass distinct, writeable arrays"
+    ))
 }
 
 /// Borrows an optional argument (`None` stays `None`).
