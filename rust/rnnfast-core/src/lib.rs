@@ -18,6 +18,7 @@ pub mod hopfield;
 pub mod linalg;
 pub mod network;
 pub mod par;
+pub mod rng;
 pub mod simd;
 pub mod train;
 

@@ -16,6 +16,7 @@ use crate::float::check_finite;
 use crate::linalg::{add_row_bias, matmul_nt};
 use crate::network::Sequences;
 use crate::par::{self, PARALLEL_MIN_FLOPS};
+use crate::rng::SplitMix64;
 use crate::{Float, Result, RnnError};
 
 /// At most this many groups run side by side (more would not add parallelism on any machine
@@ -174,7 +175,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
         x: &mut [T],
         pre: &mut [T],
         (stride, active): (usize, usize),
-        streams: &mut [u64],
+        streams: &mut [SplitMix64],
         mut drive: impl FnMut(usize, &mut [T]),
     ) {
         let size = self.units() / self.layers;
@@ -210,13 +211,13 @@ impl<'a, T: Float> Reservoir<'a, T> {
     }
 
     /// `pre[:, :active] += noise`, one stream per column.
-    fn add_noise(&self, pre: &mut [T], stride: usize, streams: &mut [u64]) {
+    fn add_noise(&self, pre: &mut [T], stride: usize, streams: &mut [SplitMix64]) {
         if self.noise == T::from_f64(0.0) {
             return;
         }
         for row in pre.chunks_exact_mut(stride) {
             for (v, s) in row.iter_mut().zip(streams.iter_mut()) {
-                *v += self.noise * T::from_f64(uniform(s));
+                *v += self.noise * T::from_f64(s.symmetric_unit());
             }
         }
     }
@@ -314,7 +315,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
         let (mut x, mut y) = (h0.to_vec(), y0.to_vec());
         let (mut pre, mut input) = (vec![zero; n], vec![zero; self.features]);
         let mut out = Vec::with_capacity(n_steps * o);
-        let mut streams = [stream_seed(self.seed, stream)];
+        let mut streams = [noise_stream(self.seed, stream)];
         for t in 0..n_steps {
             input[..e].copy_from_slice(&ext[t * e..(t + 1) * e]);
             for chunk in input[e..].chunks_exact_mut(o) {
@@ -414,7 +415,10 @@ impl<'a, T: Float> Reservoir<'a, T> {
             .clamp(1, 256)
             .min(longest.max(1));
         let mut proj = vec![zero; gb * chunk * n];
-        let mut streams: Vec<u64> = members.iter().map(|&b| stream_seed(self.seed, b)).collect();
+        let mut streams: Vec<SplitMix64> = members
+            .iter()
+            .map(|&b| noise_stream(self.seed, b))
+            .collect();
         for t0 in (0..longest).step_by(chunk) {
             let span = chunk.min(longest - t0);
             for (c, &b) in members.iter().enumerate() {
@@ -457,23 +461,10 @@ impl<'a, T: Float> Reservoir<'a, T> {
     }
 }
 
-/// The noise stream of sequence `index`: SplitMix64 (Steele et al.), portable and tiny.
-fn stream_seed(seed: u64, index: usize) -> u64 {
-    let mut s = seed ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
-    splitmix(&mut s)
-}
-
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Uniform in `[-1, 1)` from the top 53 bits.
-fn uniform(state: &mut u64) -> f64 {
-    (splitmix(state) >> 11) as f64 * (2.0 / (1u64 << 53) as f64) - 1.0
+/// The noise stream of sequence `index`: its SplitMix64 stream under `seed`, advanced once and
+/// restarted from that output (so that neighbouring streams share no state).
+fn noise_stream(seed: u64, index: usize) -> SplitMix64 {
+    SplitMix64::from_state(SplitMix64::new(seed, index as u64).next_u64())
 }
 
 /// Checks per-step targets `(batch, steps, outputs)` for a batch: at least one output, the

@@ -13,7 +13,6 @@
 pub mod bam;
 pub mod modern;
 pub mod recall;
-pub mod rng;
 pub mod rules;
 
 #[cfg(test)]

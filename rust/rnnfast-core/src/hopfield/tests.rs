@@ -1,5 +1,5 @@
-use super::rng::SplitMix64;
 use super::*;
+use crate::rng::SplitMix64;
 
 /// Random bipolar rows from a seed.
 fn bipolar(rows: usize, n: usize, seed: u64) -> Vec<f64> {

@@ -1,6 +1,8 @@
-//! SplitMix64 (Steele, Lea & Flood, 2014): the small, portable generator behind random update
-//! orders. Not cryptographic; chosen because it is a few lines that any language can reproduce
-//! exactly (the Python tests do), so a seed means the same unit order everywhere.
+//! SplitMix64 (Steele, Lea & Flood, 2014): the small, portable generator behind every random draw
+//! the core makes (Hopfield update orders, reservoir state noise). Not cryptographic; chosen
+//! because it is a few lines that any language can reproduce exactly (the Python tests do), so a
+//! seed means the same draws everywhere, whatever the thread count or batch grouping: each
+//! probe or sequence has its own stream.
 
 /// Increment of the SplitMix64 state (the golden ratio in 64-bit fixed point).
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -21,6 +23,11 @@ impl SplitMix64 {
         }
     }
 
+    /// The generator whose state is `state` (a stream derived by hand).
+    pub fn from_state(state: u64) -> Self {
+        Self { state }
+    }
+
     /// The next 64 random bits.
     #[inline(always)]
     pub fn next_u64(&mut self) -> u64 {
@@ -36,6 +43,12 @@ impl SplitMix64 {
     #[inline(always)]
     pub fn below(&mut self, bound: usize) -> usize {
         ((u128::from(self.next_u64()) * bound as u128) >> 64) as usize
+    }
+
+    /// A number uniform in `[-1, 1)`, from the top 53 bits.
+    #[inline(always)]
+    pub fn symmetric_unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (2.0 / (1u64 << 53) as f64) - 1.0
     }
 
     /// Fisher–Yates shuffle of `items` in place (from the last position down).
