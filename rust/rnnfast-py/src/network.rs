@@ -181,15 +181,19 @@ fn forward_typed<'py, T: Float + Element>(
     PyTuple::new(py, [output.into_any(), h_n.into_any(), c_n])
 }
 
-/// Converts int64 lengths (or indices) to `usize`, refusing negative values.
+/// Converts int64 lengths to `usize`, refusing negative values.
 pub(crate) fn to_lengths(raw: &[i64]) -> PyResult<Vec<usize>> {
+    to_indices("lengths", "a positive length", raw)
+}
+
+/// Converts the int64 values of argument `name` to `usize`; a negative one is an error saying
+/// that `expected` was expected.
+pub(crate) fn to_indices(name: &str, expected: &str, raw: &[i64]) -> PyResult<Vec<usize>> {
     raw.iter()
         .enumerate()
-        .map(|(b, &len)| {
-            usize::try_from(len).map_err(|_| {
-                ShapeError::new_err(format!(
-                    "lengths[{b}]: expected a positive length, got {len}"
-                ))
+        .map(|(b, &v)| {
+            usize::try_from(v).map_err(|_| {
+                ShapeError::new_err(format!("{name}[{b}]: expected {expected}, got {v}"))
             })
         })
         .collect()

@@ -13,7 +13,7 @@ use rnnfast_core::{CellKind, Float, par};
 
 use crate::arrays::{Checked, optional, writable};
 use crate::errors::{CoreError, ParameterError};
-use crate::network::to_lengths;
+use crate::network::{to_indices, to_lengths};
 
 /// A trainable model (recurrent layers, linear head, loss) and how to train it.
 #[pyclass(frozen, name = "Trainer", module = "rnnfast._rnnfast")]
@@ -281,7 +281,7 @@ impl PyTrainer {
         let borrowed = Borrowed::<T>::new(&self.spec, &data)?;
         let dataset = borrowed.dataset()?;
         let order = Checked::<i64>::new("order", order, &[None])?;
-        let order = to_lengths(order.as_slice()?)?;
+        let order = to_indices("order", "a sequence index", order.as_slice()?)?;
         let options = TrainOptions {
             learning_rate,
             ..self.options
