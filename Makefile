@@ -21,6 +21,7 @@ build: $(VENV)/.installed
 
 demo: build
 	$(PY) examples/demo.py
+	$(PY) examples/train_forecaster.py
 	$(PY) examples/hopfield_digits.py
 
 lint: $(VENV)/.installed
