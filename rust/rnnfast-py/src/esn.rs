@@ -157,7 +157,8 @@ pub fn esn_spectral_radius(
     let indices = Checked::<i64>::new("indices", indices, &[None])?;
     let values = Checked::<f64>::new("values", values, &[None])?;
     let (p, i, v) = (indptr.as_slice()?, indices.as_slice()?, values.as_slice()?);
-    let radius = py.detach(|| esn::spectral_radius(&Csr::new(n, n, p, i, v)?));
+    let threads = rnnfast_core::par::num_threads();
+    let radius = py.detach(|| esn::spectral_radius(&Csr::new(n, n, p, i, v)?, threads));
     Ok(radius.map_err(CoreError)?)
 }
 
