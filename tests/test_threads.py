@@ -2,12 +2,12 @@
 
 import multiprocessing
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import rnnfast
+from gil_probe import ticks_during
 
 
 @pytest.fixture
@@ -55,23 +55,7 @@ def test_forward_releases_the_gil(restore_threads):
     rnnfast.set_num_threads(1)
     model = rnnfast.GRU(64, 256, random_state=0)
     x = np.zeros((8, 600, 64), dtype=np.float32)
-    ticks = 0
-    done = threading.Event()
-
-    def count():
-        nonlocal ticks
-        while not done.is_set():
-            ticks += 1
-
-    counter = threading.Thread(target=count)
-    counter.start()
-    time.sleep(0.01)
-    before = ticks
-    start = time.perf_counter()
-    model(x)
-    during, elapsed = ticks - before, time.perf_counter() - start
-    done.set()
-    counter.join()
+    during, elapsed = ticks_during(lambda: model(x))
     # Had the call held the GIL, the counter could not have moved between the two reads.
     assert elapsed > 0.01
     assert during > 1000

@@ -84,6 +84,7 @@ impl PyTrainer {
         let decoupled = solver == "adamw";
         let options = TrainOptions {
             batch_size,
+            // Replaced at each `epoch` call: the schedules (invscaling, adaptive) live in Python.
             learning_rate: 1e-3,
             clip_norm,
             optimizer,
