@@ -6,11 +6,12 @@
 //! solves the readout.
 //!
 //! - [`sparse`]: the CSR matrix and its block product;
-//! - [`spectral`]: the spectral radius (dense eigensolver);
+//! - [`spectral`]: the spectral radius (dense eigensolver, or [`arnoldi`] for large reservoirs);
 //! - [`reservoir`]: the state update, the time loop over groups of sequences, closed-loop runs;
 //! - [`ridge`]: the ridge readout accumulated in `f64` while states are produced;
 //! - [`online`]: RLS and LMS readouts for incremental fits.
 
+mod arnoldi;
 pub mod online;
 pub mod reservoir;
 pub mod ridge;

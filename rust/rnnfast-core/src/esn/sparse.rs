@@ -149,6 +149,17 @@ impl<T: Float> Csr<T> {
         }
     }
 
+    /// The same matrix with `f64` values (for the eigensolvers).
+    pub fn to_f64(&self) -> Csr<f64> {
+        Csr {
+            rows: self.rows,
+            cols: self.cols,
+            indptr: self.indptr.clone(),
+            indices: self.indices.clone(),
+            values: self.values.iter().map(|v| v.to_f64()).collect(),
+        }
+    }
+
     /// The dense row-major copy, in `f64`.
     pub fn to_dense_f64(&self) -> Vec<f64> {
         let mut dense = vec![0.0; self.rows * self.cols];

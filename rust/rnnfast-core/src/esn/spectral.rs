@@ -1,11 +1,13 @@
 //! The spectral radius of a reservoir: the largest eigenvalue modulus, complex pairs included.
 //!
 //! Power iteration converges to the modulus only when one real eigenvalue dominates; random
-//! reservoirs usually lead with a complex pair, so the full spectrum is computed with faer's dense
-//! (Hessenberg QR) eigensolver in `f64`. That is exact to rounding and takes about 0.3 s at a
-//! thousand units, but grows as n³: an Arnoldi method with restarts would be needed for large
-//! reservoirs. ARPACK's `eigs(k=1)` is not a substitute: on random reservoirs, whose eigenvalues
-//! crowd the edge of a disk, it was measured 0.8% off at 1000 units.
+//! reservoirs usually lead with a complex pair. Small matrices get the full spectrum from faer's
+//! dense (Hessenberg QR) eigensolver in `f64`, exact to rounding but O(n³) (about 0.3 s at a
+//! thousand units); above [`DENSE_MAX`] units a thick-restart Arnoldi iteration
+//! ([`super::arnoldi`]) converges the outermost eigenvalues to 1e-11, falling back to the dense
+//! solver if it does not converge. ARPACK's `eigs(k=1)` is not a substitute: on random
+//! reservoirs, whose eigenvalues crowd the edge of a disk, it was measured 0.8% off at 1000
+//! units.
 
 use faer::Mat;
 use faer::diag::Diag;
@@ -13,7 +15,12 @@ use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::evd::{self, ComputeEigenvectors};
 
 use super::Csr;
+use super::arnoldi::spectral_radius_arnoldi;
 use crate::{Float, Result, RnnError, par};
+
+/// Largest size solved densely: below it the dense solver takes a few milliseconds and the
+/// Arnoldi space would cover much of the matrix anyway.
+pub const DENSE_MAX: usize = 256;
 
 /// The largest eigenvalue modulus of the square matrix `w`, on at most `threads` threads of
 /// rnnfast's pool (faer's `Mat::eigenvalues` would use its own global parallelism instead, which
@@ -30,6 +37,17 @@ pub fn spectral_radius<T: Float>(w: &Csr<T>, threads: usize) -> Result<f64> {
     if n == 0 {
         return Ok(0.0);
     }
+    if n > DENSE_MAX
+        && let Ok(radius) = spectral_radius_arnoldi(&w.to_f64())
+    {
+        return Ok(radius);
+    }
+    dense_spectral_radius(w, threads)
+}
+
+/// The largest eigenvalue modulus from the full spectrum (square, non-empty `w`).
+pub(crate) fn dense_spectral_radius<T: Float>(w: &Csr<T>, threads: usize) -> Result<f64> {
+    let n = w.rows();
     let dense = w.to_dense_f64();
     let m = Mat::<f64>::from_fn(n, n, |i, j| dense[i * n + j]);
     let (mut re, mut im) = (Diag::<f64>::zeros(n), Diag::<f64>::zeros(n));
@@ -64,6 +82,49 @@ pub fn spectral_radius<T: Float>(w: &Csr<T>, threads: usize) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::SplitMix64;
+
+    /// A random `n × n` CSR matrix: each entry present with probability `density`, values
+    /// uniform in [-1, 1] or (sum of three uniforms) roughly normal.
+    fn random_csr(n: usize, density: f64, seed: u64, normal: bool) -> Csr<f64> {
+        let mut rng = SplitMix64::new(seed, 0);
+        let (mut indptr, mut indices, mut values) = (vec![0i64], vec![], vec![]);
+        for _ in 0..n {
+            for j in 0..n {
+                if (rng.symmetric_unit() + 1.0) / 2.0 < density {
+                    indices.push(j as i64);
+                    let v = rng.symmetric_unit();
+                    values.push(if normal {
+                        v + rng.symmetric_unit() + rng.symmetric_unit()
+                    } else {
+                        v
+                    });
+                }
+            }
+            indptr.push(indices.len() as i64);
+        }
+        Csr::new(n, n, &indptr, &indices, &values).unwrap()
+    }
+
+    #[test]
+    fn arnoldi_matches_the_dense_solver_on_random_reservoirs() {
+        // The dense solver is exact to rounding; the estimators promise 1e-6 relative.
+        for (n, density, seed, normal) in [
+            (300, 0.1, 1, true),
+            (500, 0.05, 2, false),
+            (1000, 0.1, 3, true),
+            (700, 0.02, 4, true),
+            (400, 0.5, 5, false),
+        ] {
+            let w = random_csr(n, density, seed, normal);
+            let dense = dense_spectral_radius(&w, 1).unwrap();
+            let fast = spectral_radius_arnoldi(&w).unwrap();
+            assert!(
+                (fast - dense).abs() <= 1e-9 * dense,
+                "n={n} density={density}: arnoldi {fast} dense {dense}"
+            );
+        }
+    }
 
     #[test]
     fn rotation_has_complex_eigenvalues_of_modulus_two() {
