@@ -24,13 +24,16 @@ use crate::{Result, RnnError};
 const KRYLOV_DIM: usize = 96;
 /// Ritz vectors kept at a restart.
 const KEEP: usize = 48;
-/// Outermost Ritz pairs that must converge.
-const WANTED: usize = 16;
+/// Outermost Ritz values (a conjugate pair counting once) that must converge: more than one, so
+/// that the iteration cannot stop on a converged eigenvalue while a larger one is still
+/// forming at the crowded edge of the spectrum.
+const WANTED: usize = 4;
 /// Relative residual `‖A y - θ y‖ / (|θ| ‖y‖)` a wanted Ritz pair must reach. For the mildly
 /// non-normal matrices of reservoirs the eigenvalue error is this times a small condition
-/// number, far below the 1e-6 the estimators promise.
-const TOLERANCE: f64 = 1e-11;
-/// Restarts before giving up (convergence takes 5-20 on random reservoirs).
+/// number: on 48 random reservoirs of 300 to 1000 units the radius was within 1e-12 of the
+/// dense solver's, far below the 1e-6 the estimators promise.
+const TOLERANCE: f64 = 1e-10;
+/// Restarts before giving up (convergence takes 5-10 on random reservoirs).
 const MAX_RESTARTS: usize = 300;
 
 /// The orthonormal basis `V` (column-major, `n × (KRYLOV_DIM + 1)`) and `A V` (`n ×

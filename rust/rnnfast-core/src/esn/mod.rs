@@ -12,6 +12,7 @@
 //! - [`online`]: RLS and LMS readouts for incremental fits.
 
 mod arnoldi;
+mod gather;
 pub mod online;
 pub mod reservoir;
 pub mod ridge;

@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use super::gather::row_dots;
 use crate::float::check_finite;
 use crate::{Float, Result, RnnError};
 
@@ -96,26 +97,9 @@ impl<T: Float> Csr<T> {
             .map(|(&j, &v)| (j as usize, v))
     }
 
-    /// Row `i` times the dense vector `x`, with four independent sums: one running sum would
-    /// make every step wait for the previous addition (4 cycles), four let them overlap.
-    fn row_dot(&self, i: usize, x: &[T]) -> T {
-        let span = self.indptr[i]..self.indptr[i + 1];
-        let (idx, val) = (&self.indices[span.clone()], &self.values[span]);
-        let zero = T::from_f64(0.0);
-        let mut acc = [zero; 4];
-        let mut idx4 = idx.chunks_exact(4);
-        let mut val4 = val.chunks_exact(4);
-        for (ji, vi) in (&mut idx4).zip(&mut val4) {
-            for k in 0..4 {
-                acc[k] += vi[k] * x[ji[k] as usize];
-            }
-        }
-        let tail = idx4
-            .remainder()
-            .iter()
-            .zip(val4.remainder())
-            .fold(zero, |a, (&j, &v)| a + v * x[j as usize]);
-        (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    /// The raw arrays: row offsets, column indices (all below `cols`) and values.
+    pub(crate) fn parts(&self) -> (&[usize], &[u32], &[T]) {
+        (&self.indptr, &self.indices, &self.values)
     }
 
     /// `out[:, :active] = self[rows, :] · x[:, :active]`, where `x` is `(cols × stride)` and
@@ -134,9 +118,7 @@ impl<T: Float> Csr<T> {
         debug_assert_eq!(x.len(), self.cols * stride);
         debug_assert_eq!(out.len(), rows.len() * stride);
         if stride == 1 {
-            for (o, i) in out.iter_mut().zip(rows) {
-                *o = self.row_dot(i, x);
-            }
+            row_dots(self, x, out, rows);
             return;
         }
         for (o, i) in out.chunks_exact_mut(stride).zip(rows) {

@@ -4,7 +4,7 @@
 //! reservoirs usually lead with a complex pair. Small matrices get the full spectrum from faer's
 //! dense (Hessenberg QR) eigensolver in `f64`, exact to rounding but O(n³) (about 0.3 s at a
 //! thousand units); above [`DENSE_MAX`] units a thick-restart Arnoldi iteration
-//! ([`super::arnoldi`]) converges the outermost eigenvalues to 1e-11, falling back to the dense
+//! ([`super::arnoldi`]) converges the outermost eigenvalues (residual 1e-10), falling back to the dense
 //! solver if it does not converge. ARPACK's `eigs(k=1)` is not a substitute: on random
 //! reservoirs, whose eigenvalues crowd the edge of a disk, it was measured 0.8% off at 1000
 //! units.
