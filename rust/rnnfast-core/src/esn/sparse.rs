@@ -6,6 +6,9 @@ use super::gather::row_dots;
 use crate::float::check_finite;
 use crate::{Float, Result, RnnError};
 
+/// Columns (sequences) of a block product summed together: 16 `f32` fill one AVX-512 register.
+const LANES: usize = 16;
+
 /// A square or rectangular CSR matrix, validated once and owned.
 ///
 /// Column indices are stored as `u32` (reservoirs are far smaller than 4 billion units) so the
@@ -121,14 +124,16 @@ impl<T: Float> Csr<T> {
             row_dots(self, x, out, rows);
             return;
         }
-        for (o, i) in out.chunks_exact_mut(stride).zip(rows) {
-            let o = &mut o[..active];
-            o.fill(T::from_f64(0.0));
-            for (j, v) in self.row(i) {
-                let xs = &x[j * stride..j * stride + active];
-                o.iter_mut().zip(xs).for_each(|(a, &b)| *a += v * b);
-            }
+        let args = (self, x, out, rows, (stride, active));
+        #[cfg(target_arch = "x86_64")]
+        match crate::simd::active_arch() {
+            // SAFETY: `active_arch` only reports levels this CPU supports.
+            crate::simd::Arch::Avx512 => return unsafe { wide_avx512(args) },
+            // SAFETY: as above.
+            crate::simd::Arch::Avx2 => return unsafe { wide_avx2(args) },
+            crate::simd::Arch::Scalar => {}
         }
+        mul_block_wide(args);
     }
 
     /// The same matrix with `f64` values (for the eigensolvers).
@@ -151,6 +156,60 @@ impl<T: Float> Csr<T> {
             }
         }
         dense
+    }
+}
+
+/// The arguments of [`Csr::mul_block`] with more than one column, passed as one value to its
+/// per-level variants.
+type WideArgs<'a, T> = (
+    &'a Csr<T>,
+    &'a [T],
+    &'a mut [T],
+    Range<usize>,
+    (usize, usize),
+);
+
+// Not `simd::with_simd`: a closure around `mul_block_wide` would absorb it and stay baseline
+// code (SSE2, 4 lanes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn wide_avx512<T: Float>(args: WideArgs<'_, T>) {
+    mul_block_wide(args)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn wide_avx2<T: Float>(args: WideArgs<'_, T>) {
+    mul_block_wide(args)
+}
+
+/// The block product for several columns: each row's sums for [`LANES`] columns at a time
+/// stay in a register-sized array across the row's non-zeros (one load and one multiply-add
+/// per non-zero and lane group); inlined into each instruction-set variant.
+#[inline(always)]
+fn mul_block_wide<T: Float>((w, x, out, rows, (stride, active)): WideArgs<'_, T>) {
+    let zero = T::from_f64(0.0);
+    for (o, i) in out.chunks_exact_mut(stride).zip(rows) {
+        let span = w.indptr[i]..w.indptr[i + 1];
+        let (idx, val) = (&w.indices[span.clone()], &w.values[span]);
+        for c0 in (0..active).step_by(LANES) {
+            let width = LANES.min(active - c0);
+            let mut acc = [zero; LANES];
+            if width == LANES {
+                for (&j, &v) in idx.iter().zip(val) {
+                    let xs = &x[j as usize * stride + c0..][..LANES];
+                    for l in 0..LANES {
+                        acc[l] += v * xs[l];
+                    }
+                }
+            } else {
+                for (&j, &v) in idx.iter().zip(val) {
+                    let xs = &x[j as usize * stride + c0..][..width];
+                    acc.iter_mut().zip(xs).for_each(|(a, &b)| *a += v * b);
+                }
+            }
+            o[c0..c0 + width].copy_from_slice(&acc[..width]);
+        }
     }
 }
 
