@@ -12,7 +12,6 @@
 //! - [`online`]: RLS and LMS readouts for incremental fits.
 
 mod arnoldi;
-mod gather;
 pub mod online;
 pub mod reservoir;
 pub mod ridge;
