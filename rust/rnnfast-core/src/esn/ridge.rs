@@ -11,6 +11,7 @@ use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::linalg::solvers::Solve;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::Reservoir;
 use super::reservoir::{MAX_GROUPS, StateSink, check_targets};
@@ -36,29 +37,51 @@ pub struct RidgeFit<T> {
     pub n_samples: usize,
 }
 
-/// The running sums `XᵀX`, `XᵀY` of one group, `X` having a trailing column of ones.
-struct Gram<'a, T> {
-    targets: &'a [T],
-    steps: usize,
-    outputs: usize,
-    washout: usize,
-    width: usize,
+/// A chunk of rows: post-washout states with a trailing 1, and their targets.
+struct Chunk {
+    x: Vec<f64>,
+    y: Vec<f64>,
     rows: usize,
+}
+
+impl Chunk {
+    fn new(width: usize, outputs: usize) -> Self {
+        Self {
+            x: vec![0.0; CHUNK_ROWS * width],
+            y: vec![0.0; CHUNK_ROWS * outputs],
+            rows: 0,
+        }
+    }
+}
+
+/// The running sums `XᵀX` (lower triangle) and `XᵀY`, `X` having a trailing column of ones.
+struct Sums {
+    width: usize,
+    outputs: usize,
     count: usize,
-    chunk_x: Vec<f64>,
-    chunk_y: Vec<f64>,
     xtx: Vec<f64>,
     xty: Vec<f64>,
 }
 
-impl<T: Float> Gram<'_, T> {
-    fn flush(&mut self) {
-        if self.rows == 0 {
+impl Sums {
+    fn new(width: usize, outputs: usize) -> Self {
+        Self {
+            width,
+            outputs,
+            count: 0,
+            xtx: vec![0.0; width * width],
+            xty: vec![0.0; width * outputs],
+        }
+    }
+
+    /// Adds a chunk's rows with one GEMM each for `XᵀX` and `XᵀY`.
+    fn fold(&mut self, chunk: &Chunk) {
+        let (w, o, r) = (self.width, self.outputs, chunk.rows);
+        if r == 0 {
             return;
         }
-        let (w, o, r) = (self.width, self.outputs, self.rows);
-        let x = MatRef::from_row_major_slice(&self.chunk_x[..r * w], r, w);
-        let y = MatRef::from_row_major_slice(&self.chunk_y[..r * o], r, o);
+        let x = MatRef::from_row_major_slice(&chunk.x[..r * w], r, w);
+        let y = MatRef::from_row_major_slice(&chunk.y[..r * o], r, o);
         triangular::matmul(
             MatMut::from_row_major_slice_mut(&mut self.xtx, w, w),
             BlockStructure::TriangularLower,
@@ -79,7 +102,50 @@ impl<T: Float> Gram<'_, T> {
             Par::Seq,
         );
         self.count += r;
-        self.rows = 0;
+    }
+}
+
+/// Where a group's full chunks go.
+enum Folder {
+    /// Folded on the thread that runs the group.
+    Inline(Sums),
+    /// Sent to a folding thread, which sends the emptied buffer back: the reservoir loop of a
+    /// single long series and the `XᵀX` products then run side by side on two cores. Chunks
+    /// are folded in order, by the same operations, so the sums are identical either way.
+    Piped {
+        full: SyncSender<Chunk>,
+        empty: Receiver<Chunk>,
+    },
+}
+
+/// The state sink of one group: fills chunks and hands them to its [`Folder`].
+struct Gram<'a, T> {
+    targets: &'a [T],
+    steps: usize,
+    washout: usize,
+    chunk: Chunk,
+    folder: Folder,
+}
+
+impl<T: Float> Gram<'_, T> {
+    fn flush(&mut self) {
+        if self.chunk.rows == 0 {
+            return;
+        }
+        match &mut self.folder {
+            Folder::Inline(sums) => sums.fold(&self.chunk),
+            Folder::Piped { full, empty } => {
+                // Both calls fail only if the folding thread panicked, which joining it reports.
+                let spare = empty.recv().unwrap_or_else(|_| Chunk {
+                    x: vec![0.0; self.chunk.x.len()],
+                    y: vec![0.0; self.chunk.y.len()],
+                    rows: 0,
+                });
+                let chunk = std::mem::replace(&mut self.chunk, spare);
+                let _ = full.send(chunk);
+            }
+        }
+        self.chunk.rows = 0;
     }
 }
 
@@ -88,20 +154,40 @@ impl<T: Float> StateSink<T> for Gram<'_, T> {
         if t < self.washout {
             return;
         }
-        let (w, o, r) = (self.width, self.outputs, self.rows);
-        let xr = &mut self.chunk_x[r * w..(r + 1) * w];
+        let (w, o) = (state.len() + 1, self.chunk.y.len() / CHUNK_ROWS);
+        let r = self.chunk.rows;
+        let xr = &mut self.chunk.x[r * w..(r + 1) * w];
         xr.iter_mut().zip(state).for_each(|(d, &s)| *d = s.to_f64());
         xr[w - 1] = 1.0;
         let start = (seq * self.steps + t) * o;
-        let yr = &mut self.chunk_y[r * o..(r + 1) * o];
+        let yr = &mut self.chunk.y[r * o..(r + 1) * o];
         yr.iter_mut()
             .zip(&self.targets[start..start + o])
             .for_each(|(d, &s)| *d = s.to_f64());
-        self.rows += 1;
-        if self.rows == CHUNK_ROWS {
+        self.chunk.rows += 1;
+        if self.chunk.rows == CHUNK_ROWS {
             self.flush();
         }
     }
+}
+
+fn inline(width: usize, outputs: usize) -> Folder {
+    Folder::Inline(Sums::new(width, outputs))
+}
+
+/// Flushes every group's last chunk and returns the sums folded inline, in group order (a
+/// piped sink's sums come from its folding thread).
+fn finish<T: Float>(sinks: Vec<Gram<'_, T>>) -> Vec<Sums> {
+    sinks
+        .into_iter()
+        .filter_map(|mut g| {
+            g.flush();
+            match g.folder {
+                Folder::Inline(sums) => Some(sums),
+                Folder::Piped { .. } => None,
+            }
+        })
+        .collect()
 }
 
 /// Runs the reservoir over `seqs` from `h0` and fits `targets` (`(batch, steps, outputs)`) on
@@ -127,25 +213,57 @@ pub fn fit_ridge<T: Float>(
     }
     let n = reservoir.units();
     let width = n + 1;
-    let max_groups = (GRAM_BUDGET / (width * width * 8)).clamp(1, MAX_GROUPS);
-    let (sinks, last) = reservoir.drive(seqs, h0, max_groups, threads, |_| Gram {
+    let gram = |folder| Gram {
         targets,
         steps: seqs.steps,
-        outputs,
         washout,
-        width,
-        rows: 0,
-        count: 0,
-        chunk_x: vec![0.0; CHUNK_ROWS * width],
-        chunk_y: vec![0.0; CHUNK_ROWS * outputs],
-        xtx: vec![0.0; width * width],
-        xty: vec![0.0; width * outputs],
-    })?;
+        chunk: Chunk::new(width, outputs),
+        folder,
+    };
+    let (sums, last) = if seqs.batch == 1 && threads > 1 {
+        std::thread::scope(|scope| {
+            let (full, chunks) = sync_channel::<Chunk>(1);
+            let (spares, empty) = sync_channel::<Chunk>(2);
+            spares
+                .send(Chunk::new(width, outputs))
+                .expect("the receiver is alive");
+            let folding = scope.spawn(move || {
+                let mut sums = Sums::new(width, outputs);
+                for mut chunk in chunks {
+                    sums.fold(&chunk);
+                    chunk.rows = 0;
+                    // The loop may have finished and dropped `empty`: nothing to give back to.
+                    let _ = spares.send(chunk);
+                }
+                sums
+            });
+            // One sequence makes one group, hence one sink, which takes the channel.
+            let mut folder = Some(Folder::Piped { full, empty });
+            let run = reservoir.drive(seqs, h0, 1, 1, |_| {
+                gram(folder.take().unwrap_or_else(|| inline(width, outputs)))
+            });
+            // A batch rejected before any sink was made leaves the channel here: close it too.
+            drop(folder);
+            let run = run.map(|(sinks, last)| (finish(sinks), last));
+            // The sinks are gone, and with them the channel: the folding thread has ended.
+            let folded = folding
+                .join()
+                .map_err(|_| RnnError::param("threads", "the Gram folding thread panicked"))?;
+            let (mut sums, last) = run?;
+            sums.push(folded);
+            Ok::<_, RnnError>((sums, last))
+        })?
+    } else {
+        let max_groups = (GRAM_BUDGET / (width * width * 8)).clamp(1, MAX_GROUPS);
+        let (sinks, last) = reservoir.drive(seqs, h0, max_groups, threads, |_| {
+            gram(inline(width, outputs))
+        })?;
+        (finish(sinks), last)
+    };
     let mut xtx = vec![0.0; width * width];
     let mut xty = vec![0.0; width * outputs];
     let mut count = 0;
-    for mut g in sinks {
-        g.flush();
+    for g in sums {
         xtx.iter_mut().zip(&g.xtx).for_each(|(a, b)| *a += b);
         xty.iter_mut().zip(&g.xty).for_each(|(a, b)| *a += b);
         count += g.count;

@@ -111,6 +111,26 @@ fn ridge_recovers_a_readout_of_the_states() {
 }
 
 #[test]
+fn single_series_fit_is_identical_with_a_folding_thread() {
+    // Two threads fold the Gram chunks of one series on a second thread: same sums, same bits.
+    let (w, w_in, bias) = weights();
+    let res = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh).unwrap();
+    let steps = 1000;
+    let data = inputs(1, steps);
+    let seqs = Sequences {
+        data: &data,
+        batch: 1,
+        steps,
+        lengths: None,
+    };
+    let targets: Vec<f64> = (0..steps).map(|t| (t as f64 * 0.05).cos()).collect();
+    let one = fit_ridge(&res, &seqs, None, &targets, 1, 20, 1e-6, 1).unwrap();
+    let two = fit_ridge(&res, &seqs, None, &targets, 1, 20, 1e-6, 2).unwrap();
+    assert_eq!(one, two);
+    assert_eq!(one.n_samples, steps - 20);
+}
+
+#[test]
 fn forecast_feeds_outputs_back() {
     let (w, _, bias) = weights();
     let w_in = [0.1, -0.2, 0.3, 0.0, 0.5];
@@ -148,8 +168,13 @@ fn bad_arguments_are_errors() {
         steps: 4,
         lengths: None,
     };
-    assert!(fit_ridge(&res, &seqs, None, &[0.0; 4], 1, 4, 1e-6, 1).is_err());
-    assert!(fit_ridge(&res, &seqs, None, &[0.0; 3], 1, 0, 1e-6, 1).is_err());
+    for threads in [1, 2] {
+        assert!(fit_ridge(&res, &seqs, None, &[0.0; 4], 1, 4, 1e-6, threads).is_err());
+        assert!(fit_ridge(&res, &seqs, None, &[0.0; 3], 1, 0, 1e-6, threads).is_err());
+        // Rejected before the state loop starts (the folding thread must still end).
+        let h0 = Some(&[0.0; 4][..]);
+        assert!(fit_ridge(&res, &seqs, h0, &[0.0; 4], 1, 0, 1e-6, threads).is_err());
+    }
     assert!(res.run(&seqs, Some(&[0.0; 4]), None, 1).is_err());
 }
 
