@@ -133,8 +133,9 @@ class _ReservoirMixin:
         normal or uniform in [-1, 1], input values -1 or +1 (as in ReservoirPy; on Mackey-Glass
         they beat uniform values, 1.3e-3 against 1.9e-3 NRMSE) times ``input_scaling``
         (per feature when an array), bias uniform in [-1, 1] times ``bias_scaling``. The
-        recurrent matrix is then scaled so that its largest eigenvalue modulus, computed by the
-        native dense eigensolver, equals ``spectral_radius``. With ``n_feedback`` outputs fed
+        recurrent matrix is then scaled so that its largest eigenvalue modulus, computed
+        natively (dense eigensolver up to 256 units, thick-restart Arnoldi above), equals
+        ``spectral_radius``. With ``n_feedback`` outputs fed
         back, feedback weights are drawn last, like the input weights, times
         ``feedback_scaling``.
         """

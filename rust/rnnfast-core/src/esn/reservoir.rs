@@ -8,6 +8,8 @@
 //! Input projections are hoisted out of the step loop as one GEMM per sequence and time chunk.
 //! Every buffer is sized once per group: the step loop does not allocate.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::{Activation, Csr};
@@ -219,15 +221,16 @@ impl<'a, T: Float> Reservoir<'a, T> {
         Ok(self)
     }
 
-    /// One time step on `(units × stride)` blocks, layer by layer. `drive(i, pre_row)` adds the
-    /// input and bias of unit `i` to its running columns.
+    /// One time step on `(units × stride)` blocks, layer by layer. `drive(rows, pre)` adds the
+    /// input and bias of units `rows` to their running columns of `pre` (`rows.len() ×
+    /// stride`).
     fn step(
         &self,
         x: &mut [T],
         pre: &mut [T],
         (stride, active): (usize, usize),
         streams: &mut [SplitMix64],
-        mut drive: impl FnMut(usize, &mut [T]),
+        mut drive: impl FnMut(Range<usize>, &mut [T]),
     ) {
         let size = self.units() / self.layers;
         for layer in 0..self.layers {
@@ -235,9 +238,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
             let span = rows.start * stride..rows.end * stride;
             self.w
                 .mul_block(x, &mut pre[span.clone()], rows.clone(), stride, active);
-            for (i, p) in rows.zip(pre[span.clone()].chunks_exact_mut(stride)) {
-                drive(i, &mut p[..active]);
-            }
+            drive(rows, &mut pre[span.clone()]);
             self.add_noise(&mut pre[span.clone()], stride, streams);
             // Inactive columns hold stale but finite values; they are never read back.
             self.activation.apply(&mut pre[span.clone()]);
@@ -373,12 +374,14 @@ impl<'a, T: Float> Reservoir<'a, T> {
                 chunk.copy_from_slice(&y);
             }
             let f = self.features;
-            self.step(&mut x, &mut pre, (1, 1), &mut streams, |i, p| {
-                let row = &self.w_in[i * f..(i + 1) * f];
-                p[0] += row
-                    .iter()
-                    .zip(&input)
-                    .fold(self.bias[i], |acc, (&w, &u)| acc + w * u);
+            self.step(&mut x, &mut pre, (1, 1), &mut streams, |rows, p| {
+                for (i, v) in rows.zip(p) {
+                    let row = &self.w_in[i * f..(i + 1) * f];
+                    *v += row
+                        .iter()
+                        .zip(&input)
+                        .fold(self.bias[i], |acc, (&w, &u)| acc + w * u);
+                }
             });
             readout.apply(&x, &mut y);
             out.extend_from_slice(&y);
@@ -389,6 +392,13 @@ impl<'a, T: Float> Reservoir<'a, T> {
     /// `x[:, :active] <- (1 - a) x + a pre` on `(units × stride)` blocks.
     fn leaky_update(&self, x: &mut [T], pre: &[T], stride: usize, active: usize) {
         let keep = T::from_f64(1.0) - self.leak;
+        if stride == 1 {
+            // One sequence: contiguous, so the loop vectorises.
+            for (v, &p) in x.iter_mut().zip(pre) {
+                *v = keep * *v + self.leak * p;
+            }
+            return;
+        }
         for (xr, pr) in x.chunks_exact_mut(stride).zip(pre.chunks_exact(stride)) {
             for (v, &p) in xr[..active].iter_mut().zip(&pr[..active]) {
                 *v = keep * *v + self.leak * p;
@@ -491,16 +501,27 @@ impl<'a, T: Float> Reservoir<'a, T> {
                     &mut pre,
                     (gb, active),
                     &mut streams[..active],
-                    |i, p| {
-                        for (c, v) in p.iter_mut().enumerate() {
-                            *v += proj[(c * chunk + dt) * n + i];
+                    |rows, p| {
+                        if gb == 1 {
+                            let src = &proj[dt * n + rows.start..dt * n + rows.end];
+                            p.iter_mut().zip(src).for_each(|(v, &q)| *v += q);
+                            return;
+                        }
+                        for (i, p) in rows.zip(p.chunks_exact_mut(gb)) {
+                            for (c, v) in p[..active].iter_mut().enumerate() {
+                                *v += proj[(c * chunk + dt) * n + i];
+                            }
                         }
                     },
                 );
                 for (c, &b) in members[..active].iter().enumerate() {
-                    row.iter_mut()
-                        .zip(x.iter().skip(c).step_by(gb))
-                        .for_each(|(r, &v)| *r = v);
+                    if gb == 1 {
+                        row.copy_from_slice(&x);
+                    } else {
+                        row.iter_mut()
+                            .zip(x.iter().skip(c).step_by(gb))
+                            .for_each(|(r, &v)| *r = v);
+                    }
                     sink.push(c, b, t, &row);
                     if t + 1 == lengths[b] {
                         last[c * n..(c + 1) * n].copy_from_slice(&row);

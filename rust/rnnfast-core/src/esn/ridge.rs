@@ -5,7 +5,9 @@
 //! `XᵀX` (lower triangle only) and `XᵀY` with one GEMM each. Memory is O(units²) per group;
 //! the number of groups is capped so that all Gram matrices together stay within
 //! [`GRAM_BUDGET`] bytes. Group sums are added in group order, so the result does not depend on
-//! the thread count. The normal equations are then solved by Cholesky.
+//! the thread count. A single series is one group, so with two or more threads its chunks are
+//! folded on a second thread while the reservoir produces the next ones. The normal equations
+//! are then solved by Cholesky.
 
 use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
