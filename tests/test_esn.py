@@ -254,6 +254,26 @@ def test_classifier_on_ragged_sequences(pooling):
     assert list(clf.classes_) == [0, 1, 2]
 
 
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_classifier_pools_like_numpy(pooling):
+    # The native pooling against per-sequence NumPy states: the mean after washout, or the last.
+    rng = np.random.default_rng(3)
+    seqs = [rng.normal(size=(n, 2)) for n in (12, 30, 7, 19)]
+    labels = [0, 1, 0, 1]
+    clf = ESNClassifier(25, pooling=pooling, washout=5, leak_rate=0.5, random_state=1)
+    clf.fit(seqs, labels)
+    features = np.array(
+        [
+            s[5:].mean(axis=0) if pooling == "mean" else s[-1]
+            for s in map(lambda u: states(clf, u), seqs)
+        ]
+    )
+    want = features @ clf.coef_.T + clf.intercept_
+    np.testing.assert_allclose(clf.decision_function(seqs), want[:, 1] - want[:, 0], atol=1e-9)
+    with pytest.raises(ValueError, match="no state to pool"):
+        ESNClassifier(10, pooling="mean", washout=7).fit(seqs, labels)
+
+
 def test_classifier_per_step_labels_and_errors():
     u = MG[:300]
     labels = (u[:, 0] > np.median(u)).astype(int)

@@ -139,6 +139,13 @@ def esn_run(
     intercept: npt.NDArray[np.floating[Any]] | None = None,
     threads: int | None = None,
 ) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.floating[Any]]]: ...
+def esn_pool(
+    reservoir: Reservoir,
+    x: npt.NDArray[np.floating[Any]],
+    lengths: npt.NDArray[np.int64] | None = None,
+    washout: int = 0,
+    threads: int | None = None,
+) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.floating[Any]]]: ...
 def esn_fit_ridge(
     reservoir: Reservoir,
     x: npt.NDArray[np.floating[Any]],

@@ -134,20 +134,23 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
 
     def _features(self, batch: Batch, *, fitting: bool) -> tuple[Array, Array]:
         """One feature row per label, float64, and a mask of the rows used in a fit."""
-        states, last = _rnnfast.esn_run(
-            self._reservoir(), batch.data, batch.lengths, threads=self._threads()
-        )
         washout = int(self.washout)
         if batch.unbatched:
+            states, _ = _rnnfast.esn_run(
+                self._reservoir(), batch.data, batch.lengths, threads=self._threads()
+            )
             keep = np.arange(states.shape[1]) >= (washout if fitting else 0)
             return states[0].astype(np.float64), keep
-        if self.pooling == "last":
-            return last.astype(np.float64), np.ones(len(last), dtype=bool)
-        lengths = batch.lengths if batch.lengths is not None else [states.shape[1]] * len(states)
-        if min(lengths) <= washout:
-            raise ShapeError(f"washout={washout} leaves a sequence with no state to pool")
-        pooled = [s[washout:n].mean(axis=0) for s, n in zip(states, lengths, strict=True)]
-        return np.array(pooled, dtype=np.float64), np.ones(len(pooled), dtype=bool)
+        # Pooled natively as the states are produced: no (sequences, steps, units) array.
+        mean, last = _rnnfast.esn_pool(
+            self._reservoir(),
+            batch.data,
+            batch.lengths,
+            washout=washout if self.pooling == "mean" else 0,
+            threads=self._threads(),
+        )
+        pooled = last if self.pooling == "last" else mean
+        return pooled.astype(np.float64), np.ones(len(pooled), dtype=bool)
 
     def decision_function(self, X: SequenceInput) -> Array:
         """Ridge scores, ``(n, n_classes)``; ``(n,)`` (positive class minus negative) if binary."""

@@ -37,9 +37,7 @@ def _reservoirpy(units: int, threads: int, seed: int = 0) -> Any:
 _LIBRARIES = ("rnnfast", "rnnfast-float64", "reservoirpy")
 
 
-def _rnnfast(
-    library: str, units: int, threads: int, washout: int, seed: int = 0
-) -> ESNRegressor:
+def _rnnfast(library: str, units: int, threads: int, washout: int, seed: int = 0) -> ESNRegressor:
     set_num_threads(threads)
     dtype = "float64" if library == "rnnfast-float64" else "float32"
     return ESNRegressor(

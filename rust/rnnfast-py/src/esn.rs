@@ -236,6 +236,49 @@ fn run_typed<'py, T: Float + Element>(
     )
 }
 
+/// Runs a batch from the zero state and pools each sequence; returns `(mean, last)`, both
+/// `(batch, units)`: the mean state after `washout` steps and the state after the last step.
+#[pyfunction]
+#[pyo3(signature = (reservoir, x, lengths=None, washout=0, threads=None))]
+pub fn esn_pool<'py>(
+    py: Python<'py>,
+    reservoir: ReservoirTuple<'py>,
+    x: &Bound<'py, PyAny>,
+    lengths: Option<&Bound<'py, PyAny>>,
+    washout: usize,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    if is_f32(&reservoir.2) {
+        pool_typed::<f32>(py, &reservoir, x, lengths, washout, threads)
+    } else {
+        pool_typed::<f64>(py, &reservoir, x, lengths, washout, threads)
+    }
+}
+
+fn pool_typed<'py, T: Float + Element>(
+    py: Python<'py>,
+    reservoir: &ReservoirTuple<'py>,
+    x: &Bound<'py, PyAny>,
+    lengths: Option<&Bound<'py, PyAny>>,
+    washout: usize,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let res = ReservoirArgs::<T>::new(reservoir)?;
+    let n = res.units();
+    let batch = Batch::<T>::new(x, lengths, res.features())?;
+    let b = batch.batch();
+    let seqs = batch.sequences()?;
+    let threads = threads.unwrap_or_else(par::num_threads);
+    let pooled = res.with(py, |r| esn::pool_states(r, &seqs, washout, threads))?;
+    PyTuple::new(
+        py,
+        [
+            array(py, pooled.mean, &[b, n])?,
+            array(py, pooled.last, &[b, n])?,
+        ],
+    )
+}
+
 /// Fits a ridge readout; returns `(coef, intercept, last, n_samples)`, `coef` float64
 /// `(outputs, units)`, `intercept` float64 `(outputs,)`, `last` `(batch, units)`.
 #[pyfunction]

@@ -26,7 +26,8 @@ mod _rnnfast {
 
     #[pymodule_export]
     use esn::{
-        esn_closed_loop, esn_fit_online, esn_fit_ridge, esn_forecast, esn_run, esn_spectral_radius,
+        esn_closed_loop, esn_fit_online, esn_fit_ridge, esn_forecast, esn_pool, esn_run,
+        esn_spectral_radius,
     };
 
     #[pymodule_init]

@@ -9,16 +9,19 @@
 //! - [`spectral`]: the spectral radius (dense eigensolver, or [`arnoldi`] for large reservoirs);
 //! - [`reservoir`]: the state update, the time loop over groups of sequences, closed-loop runs;
 //! - [`ridge`]: the ridge readout accumulated in `f64` while states are produced;
-//! - [`online`]: RLS and LMS readouts for incremental fits.
+//! - [`online`]: RLS and LMS readouts for incremental fits;
+//! - [`pool`]: per-sequence mean states for classification, pooled as they are produced.
 
 mod arnoldi;
 pub mod online;
+pub mod pool;
 pub mod reservoir;
 pub mod ridge;
 pub mod sparse;
 pub mod spectral;
 
 pub use online::{OnlineRule, OnlineState, fit_online};
+pub use pool::{Pooled, pool_states};
 pub use reservoir::{Readout, Reservoir, RunOutput};
 pub use ridge::{RidgeFit, fit_ridge};
 pub use sparse::Csr;
