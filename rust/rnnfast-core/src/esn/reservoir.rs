@@ -224,6 +224,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
     /// One time step on `(units × stride)` blocks, layer by layer. `drive(rows, pre)` adds the
     /// input and bias of units `rows` to their running columns of `pre` (`rows.len() ×
     /// stride`).
+    #[inline(always)]
     fn step(
         &self,
         x: &mut [T],
@@ -263,6 +264,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
     }
 
     /// `pre[:, :active] += noise`, one stream per column.
+    #[inline(always)]
     fn add_noise(&self, pre: &mut [T], stride: usize, streams: &mut [SplitMix64]) {
         if self.noise == T::from_f64(0.0) {
             return;
@@ -390,6 +392,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
     }
 
     /// `x[:, :active] <- (1 - a) x + a pre` on `(units × stride)` blocks.
+    #[inline(always)]
     fn leaky_update(&self, x: &mut [T], pre: &[T], stride: usize, active: usize) {
         let keep = T::from_f64(1.0) - self.leak;
         if stride == 1 {
@@ -451,6 +454,29 @@ impl<'a, T: Float> Reservoir<'a, T> {
 
     /// The time loop of one group; returns its members' last states, `(members, units)`.
     fn run_group<S: StateSink<T>>(
+        &self,
+        seqs: &Sequences<T>,
+        lengths: &[usize],
+        members: &[usize],
+        h0: Option<&[T]>,
+        sink: &mut S,
+    ) -> Vec<T> {
+        let args = (self, seqs, lengths, members, h0, sink);
+        #[cfg(target_arch = "x86_64")]
+        match crate::simd::active_arch() {
+            // SAFETY: `active_arch` only reports levels this CPU supports.
+            crate::simd::Arch::Avx512 => return unsafe { group_avx512(args) },
+            // SAFETY: as above.
+            crate::simd::Arch::Avx2 => return unsafe { group_avx2(args) },
+            crate::simd::Arch::Scalar => {}
+        }
+        group_portable(args)
+    }
+
+    /// [`Self::run_group`]'s body, inlined into each instruction-set variant: the input add,
+    /// the leaky update and the state copies of the time loop then use the wide registers.
+    #[inline(always)]
+    fn run_group_portable<S: StateSink<T>>(
         &self,
         seqs: &Sequences<T>,
         lengths: &[usize],
@@ -531,6 +557,36 @@ impl<'a, T: Float> Reservoir<'a, T> {
         }
         last
     }
+}
+
+/// The arguments of [`Reservoir::run_group`], passed as one value to its per-level variants.
+type GroupArgs<'a, T, S> = (
+    &'a Reservoir<'a, T>,
+    &'a Sequences<'a, T>,
+    &'a [usize],
+    &'a [usize],
+    Option<&'a [T]>,
+    &'a mut S,
+);
+
+#[inline(always)]
+fn group_portable<T: Float, S: StateSink<T>>(
+    (res, seqs, lengths, members, h0, sink): GroupArgs<'_, T, S>,
+) -> Vec<T> {
+    res.run_group_portable(seqs, lengths, members, h0, sink)
+}
+
+// Not `simd::with_simd`: a closure around the time loop would absorb it and stay baseline code.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn group_avx512<T: Float, S: StateSink<T>>(args: GroupArgs<'_, T, S>) -> Vec<T> {
+    group_portable(args)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn group_avx2<T: Float, S: StateSink<T>>(args: GroupArgs<'_, T, S>) -> Vec<T> {
+    group_portable(args)
 }
 
 /// The noise stream of sequence `index`: its SplitMix64 stream under `seed`, advanced once and
