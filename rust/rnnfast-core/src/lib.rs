@@ -2,7 +2,8 @@
 //!
 //! The crate has no Python types; the `rnnfast-py` crate binds it. Layout:
 //! - [`simd`]: runtime-dispatched activation kernels with scalar twins;
-//! - [`linalg`]: the matrix products the cells use;
+//! - [`linalg`]: general matrix products (through faer);
+//! - [`packed`]: products with weights packed once, in a fixed accumulation order;
 //! - [`cells`]: the Elman, LSTM and GRU equations (PyTorch conventions);
 //! - [`esn`]: echo state networks (sparse reservoirs, ridge readouts);
 //! - [`network`]: stacked, bidirectional, ragged-batch inference;
@@ -17,6 +18,7 @@ pub mod float;
 pub mod hopfield;
 pub mod linalg;
 pub mod network;
+pub mod packed;
 pub mod par;
 pub mod rng;
 pub mod simd;
