@@ -7,6 +7,7 @@
 //! - [`cells`]: the Elman, LSTM and GRU equations (PyTorch conventions);
 //! - [`esn`]: echo state networks (sparse reservoirs, ridge readouts);
 //! - [`network`]: stacked, bidirectional, ragged-batch inference;
+//! - [`stream`]: the same networks run one step at a time, state kept between calls;
 //! - [`hopfield`]: associative memories (classical and modern Hopfield networks, BAM);
 //! - [`train`]: backpropagation through time, losses and optimizers;
 //! - [`par`]: the bounded thread pool and the parallelism policy.
@@ -22,9 +23,11 @@ pub mod packed;
 pub mod par;
 pub mod rng;
 pub mod simd;
+pub mod stream;
 pub mod train;
 
 pub use cells::CellKind;
 pub use error::{Result, RnnError};
 pub use float::Float;
 pub use network::{Forward, LayerWeights, Network, NetworkConfig};
+pub use stream::StreamState;

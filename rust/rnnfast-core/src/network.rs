@@ -261,6 +261,11 @@ impl<T: Float> Network<T> {
         &self.layers
     }
 
+    /// The weights packed for the products, in the order of [`Network::layers`].
+    pub(crate) fn packed_layers(&self) -> &[PackedLayer<T>] {
+        &self.packed
+    }
+
     /// Runs the network on the thread count of [`par::num_threads`].
     pub fn forward(&self, seqs: &Sequences<T>, init: &InitialState<T>) -> Result<Forward<T>> {
         self.forward_with_threads(seqs, init, par::num_threads())

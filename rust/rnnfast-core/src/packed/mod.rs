@@ -22,10 +22,6 @@ mod panel;
 #[cfg(test)]
 mod tests;
 
-use std::ops::Range;
-
-use rayon::prelude::*;
-
 use crate::simd::{Arch, active_arch};
 use panel::{PanelOps, Scalar};
 
@@ -41,8 +37,7 @@ pub trait PackedElement: Copy + Default + Send + Sync + 'static {
     unsafe fn run(arch: Arch, job: &Job<Self>);
 }
 
-/// One product over raw buffers: `c[i, j] = bias[j] + Σ_p a[i, p]·W[j, p]` for rows `0..m`
-/// and the columns of panels `panels`.
+/// One product over raw buffers: `c[i, j] = bias[j] + Σ_p a[i, p]·W[j, p]` for rows `0..m`.
 pub struct Job<T> {
     a: *const T,
     lda: usize,
@@ -53,10 +48,8 @@ pub struct Job<T> {
     c: *mut T,
     ldc: usize,
     n: usize,
-    /// All panels of the matrix (the layout depends on it).
-    total_panels: usize,
-    /// The panels to compute.
-    panels: Range<usize>,
+    /// Panels of the matrix.
+    panels: usize,
 }
 
 /// `W` packed for products `a·Wᵀ + bias`; see the module documentation.
@@ -114,7 +107,7 @@ impl<T: PackedElement> PackedMatrix<T> {
         self.k
     }
 
-    /// Number of panels, the unit in which columns can be split across threads.
+    /// Number of panels of [`PackedElement::LANES`] columns.
     pub fn panels(&self) -> usize {
         self.bias.len() / T::LANES
     }
@@ -130,46 +123,10 @@ impl<T: PackedElement> PackedMatrix<T> {
         assert_eq!(a.len(), m * self.k, "a must be m × k");
         assert_eq!(c.len(), m * self.n, "c must be m × n");
         // SAFETY: both buffers were checked to hold m rows of their widths; `c` is exclusive.
-        unsafe {
-            T::run(
-                arch,
-                &self.job(c.as_mut_ptr(), a.as_ptr(), m, 0..self.panels()),
-            )
-        }
+        unsafe { T::run(arch, &self.job(c.as_mut_ptr(), a.as_ptr(), m)) }
     }
 
-    /// [`PackedMatrix::product`] with the rows spread over the current rayon pool (call inside
-    /// [`crate::par::install`]); same bits as the sequential product.
-    pub fn product_par(&self, c: &mut [T], a: &[T], m: usize, threads: usize) {
-        let block = m.div_ceil(4 * threads.max(1)).max(64);
-        if threads <= 1 || m <= block {
-            return self.product(c, a, m);
-        }
-        let (n, k) = (self.n, self.k);
-        c.par_chunks_mut(block * n)
-            .zip(a.par_chunks(block * k))
-            .for_each(|(c, a)| self.product(c, a, a.len() / k.max(1)));
-    }
-
-    /// The columns of `panels` only, for `m` rows of `a` (row stride `k`) into `c` (row stride
-    /// `n`): lets several threads share one product by columns.
-    ///
-    /// # Safety
-    /// `a` must be valid for `m × k` reads and `c` for `m × n` writes; no other thread may
-    /// access the columns of `panels` in `c` meanwhile.
-    pub(crate) unsafe fn product_panels(
-        &self,
-        c: *mut T,
-        a: *const T,
-        m: usize,
-        panels: Range<usize>,
-    ) {
-        debug_assert!(panels.end <= self.panels());
-        // SAFETY: forwarded from the caller.
-        unsafe { T::run(active_arch(), &self.job(c, a, m, panels)) }
-    }
-
-    fn job(&self, c: *mut T, a: *const T, m: usize, panels: Range<usize>) -> Job<T> {
+    fn job(&self, c: *mut T, a: *const T, m: usize) -> Job<T> {
         Job {
             a,
             lda: self.k,
@@ -180,8 +137,7 @@ impl<T: PackedElement> PackedMatrix<T> {
             c,
             ldc: self.n,
             n: self.n,
-            total_panels: self.panels(),
-            panels,
+            panels: self.panels(),
         }
     }
 }
@@ -202,14 +158,14 @@ fn panel_layout(panel: usize, panels: usize, k: usize, lanes: usize) -> (usize, 
 unsafe fn drive<P: PanelOps, const R: usize, const C: usize, const W: usize>(job: &Job<P::Elem>) {
     let row_bytes = job.k * std::mem::size_of::<P::Elem>();
     let chunk = (ROW_CHUNK_BYTES / row_bytes.max(1)).max(R) / R * R;
-    let panels = job.total_panels;
+    let panels = job.panels;
     let mut r0 = 0;
     while r0 < job.m {
         let rows = chunk.min(job.m - r0);
-        let mut p = job.panels.start;
-        while p < job.panels.end {
+        let mut p = 0;
+        while p < panels {
             // Tiles never straddle a group: their panels must share one row stride.
-            let group_end = ((p / GROUP + 1) * GROUP).min(job.panels.end);
+            let group_end = ((p / GROUP + 1) * GROUP).min(panels);
             if rows == 1 && p % GROUP == 0 && group_end - p == W {
                 // SAFETY: forwarded from the caller; row r0 and panels p..p+W are in range.
                 unsafe { tile::<P, 1, W>(job, r0, p, panels) };
