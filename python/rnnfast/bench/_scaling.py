@@ -12,6 +12,7 @@ Three :class:`~rnnfast.bench.Report` figures per library, each against the issue
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from . import Report, time_call
@@ -66,26 +67,24 @@ def peak_memory(library: str) -> str:
     return f"{added:.1f} MiB added by one call; its output is {output:.1f} MiB"
 
 
+def _report(name: str, description: str, measure: Callable[[str], str]) -> Report:
+    return Report("inference", name, description, LIBRARIES["float32"], measure)
+
+
 REPORTS = [
-    Report(
-        family="inference",
-        name="lstm-b1-h128-seq-linearity",
-        description="LSTM batch 1, 32 in, 128 hidden: time per step from 128 to 4096 steps",
-        libraries=LIBRARIES["float32"],
-        measure=sequence_linearity,
+    _report(
+        "lstm-b1-h128-seq-linearity",
+        "LSTM batch 1, 32 in, 128 hidden: time per step from 128 to 4096 steps",
+        sequence_linearity,
     ),
-    Report(
-        family="inference",
-        name="lstm-b64-h256-threads",
-        description="LSTM batch 64, 128 steps, 32 in, 256 hidden: 1-thread over 2-thread time",
-        libraries=LIBRARIES["float32"],
-        measure=thread_scaling,
+    _report(
+        "lstm-b64-h256-threads",
+        "LSTM batch 64, 128 steps, 32 in, 256 hidden: 1-thread over 2-thread time",
+        thread_scaling,
     ),
-    Report(
-        family="inference",
-        name="lstm-b64-h256-peak-memory",
-        description="LSTM batch 64, 128 steps, 256 hidden: RSS added by one forward call",
-        libraries=LIBRARIES["float32"],
-        measure=peak_memory,
+    _report(
+        "lstm-b64-h256-peak-memory",
+        "LSTM batch 64, 128 steps, 256 hidden: RSS added by one forward call",
+        peak_memory,
     ),
 ]
