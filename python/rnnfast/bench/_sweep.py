@@ -28,9 +28,15 @@ class Curve:
 
     panel: str
     axis: str
-    label: str
+    library: str
+    threads: int
     sizes: list[int] = field(default_factory=list)
     gflops: list[float] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """The legend entry."""
+        return f"{self.library}, {self.threads} thread(s)"
 
 
 def _panels(
@@ -74,7 +80,7 @@ def sweep(
     for title, axis, points in _panels(hidden_sizes, batch_sizes):
         for library in libraries:
             for n_threads in threads:
-                curve = Curve(title, axis, f"{library}, {n_threads} thread(s)")
+                curve = Curve(title, axis, library, n_threads)
                 for size, net in points:
                     try:
                         run = forward_runner(net, library, n_threads)
@@ -83,9 +89,8 @@ def sweep(
                     seconds = time_call(run, repeat=repeat, min_time=0.02).median
                     curve.sizes.append(size)
                     curve.gflops.append(net.flops / seconds / 1e9)
-                    progress(
-                        f"{title:<18} {axis} {size:>4}  {curve.label:<28} {curve.gflops[-1]:8.1f}"
-                    )
+                    point = f"{axis} {size}"
+                    progress(f"{title:<18} {point:>16}  {curve.label:<28} {curve.gflops[-1]:8.1f}")
                 if curve.sizes:
                     curves.append(curve)
     return curves
@@ -95,15 +100,30 @@ def plot(curves: Sequence[Curve], path: str) -> None:
     """Saves the curves as a PNG, one panel each, GFLOP/s against size on log-2 axes."""
     figure_module = require("matplotlib.figure")
     titles = list(dict.fromkeys(c.panel for c in curves))
+    # One colour per library, one line style per thread count, the same in every panel.
+    colours = {lib: f"C{k}" for k, lib in enumerate(dict.fromkeys(c.library for c in curves))}
+    line_styles = ("-", "--", ":", "-.")
+    styles = {t: line_styles[k % 4] for k, t in enumerate(sorted({c.threads for c in curves}))}
     figure = figure_module.Figure(figsize=(5 * len(titles), 4), layout="constrained")
     axes = figure.subplots(1, len(titles), squeeze=False)[0]
     for ax, title in zip(axes, titles, strict=True):
         for curve in (c for c in curves if c.panel == title):
-            ax.plot(curve.sizes, curve.gflops, marker="o", label=curve.label)
+            ax.plot(
+                curve.sizes,
+                curve.gflops,
+                color=colours[curve.library],
+                linestyle=styles[curve.threads],
+                marker="o",
+                label=curve.label,
+            )
             ax.set_xlabel(curve.axis)
-        ax.set_xscale("log", base=2)
+            # Powers of two as plain numbers: the sizes people type, not 2^k.
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(curve.sizes, labels=[str(size) for size in curve.sizes])
+        ax.set_ylim(bottom=0)
         ax.set_title(title)
         ax.set_ylabel("GFLOP/s")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
+    figure.suptitle(f"LSTM forward, {STEPS} steps, {INPUTS} inputs, float32")
     figure.savefig(path, dpi=120)
