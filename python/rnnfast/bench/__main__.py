@@ -42,10 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         return _sweep_and_plot(args.plot, args.threads, args.sweep_repeat)
     names = args.family or families()
     selected = [w for family in names for w in workloads(family) if args.filter in w.name]
-    peaks = {} if args.no_peak else _measure_peaks(selected, args.threads, args.peak_size)
-    _print_table(selected, args.threads, args.repeat, peaks)
+    if selected:
+        peaks = {} if args.no_peak else _measure_peaks(selected, args.threads, args.peak_size)
+        _print_table(selected, args.threads, args.repeat, peaks)
     extra = [r for family in names for r in reports(family) if args.filter in r.name]
-    if extra:
+    if extra and selected:
         print()
     for report in extra:
         for library in report.libraries:

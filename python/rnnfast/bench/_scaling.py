@@ -64,7 +64,10 @@ def peak_memory(library: str) -> str:
     _, added = peak_rss_mib(__name__, "forward_for_memory", library)
     net = _THROUGHPUT
     output = net.batch * net.steps * net.hidden * 4 / 2**20
-    return f"{added:.1f} MiB added by one call; its output is {output:.1f} MiB"
+    return (
+        f"{added:.1f} MiB added by one call: its output {output:.1f} MiB, "
+        f"{added - output:.1f} MiB beyond it"
+    )
 
 
 def _report(name: str, description: str, measure: Callable[[str], str]) -> Report:
