@@ -464,7 +464,8 @@ impl<T: Float> LayerRun<'_, T> {
         } else {
             Vec::new()
         };
-        let chunk = (CHUNK_ROWS / n).clamp(1, MAX_CHUNK_STEPS);
+        let longest = active_steps(task, self.lengths);
+        let chunk = (CHUNK_ROWS / n).clamp(1, MAX_CHUNK_STEPS).min(longest);
         let mut x = vec![T::default(); chunk * n * features];
         let mut xp = vec![T::default(); chunk * n * gates];
         let mut rec = vec![T::default(); n * gates];
@@ -475,7 +476,6 @@ impl<T: Float> LayerRun<'_, T> {
             b * self.steps + t
         };
         let active = |s: usize| task.rows.partition_point(|&b| self.lengths[b] > s);
-        let longest = active_steps(task, self.lengths);
         for first in (0..longest).step_by(chunk) {
             let last = (first + chunk).min(longest);
             let mut m = 0;
@@ -521,10 +521,12 @@ fn active_steps(task: &Task, lengths: &[usize]) -> usize {
     task.rows.first().map_or(0, |&b| lengths[b])
 }
 
-/// Rows of input projections per chunk of steps: enough rows for an efficient product.
-const CHUNK_ROWS: usize = 128;
-/// Most steps per chunk (a batch of one projects 64 steps at a time).
-const MAX_CHUNK_STEPS: usize = 64;
+/// Rows of input projections per chunk of steps: enough rows for an efficient product, few
+/// enough that the scratch stays small (buffers of 128 KiB and more are mapped and unmapped by
+/// the allocator at every call, and their page faults cost more than a short forward pass).
+const CHUNK_ROWS: usize = 64;
+/// Most steps per chunk (a batch of one projects 16 steps at a time).
+const MAX_CHUNK_STEPS: usize = 16;
 
 /// The recurrent state of `rows` sequences, `rows × hidden` each (`c` empty unless LSTM).
 pub(crate) struct RowsState<'a, T> {
