@@ -29,6 +29,7 @@ use crate::float::check_finite;
 use crate::packed::PackedMatrix;
 use crate::par::{self, PARALLEL_MIN_FLOPS};
 use crate::{Float, Result, RnnError};
+use split::{MIN_PART_UNITS, PARTS, SplitPart, split_layer};
 
 /// The architecture of a network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,6 +202,9 @@ pub struct Network<T> {
     layers: Vec<LayerWeights<T>>,
     /// `layers` packed, same order.
     packed: Vec<PackedLayer<T>>,
+    /// Per layer of a unidirectional network wide enough to split, the parts its recurrence
+    /// splits into for a small batch on several threads; empty otherwise.
+    split: Vec<Vec<SplitPart<T>>>,
 }
 
 impl<T: Float> Network<T> {
@@ -244,10 +248,24 @@ impl<T: Float> Network<T> {
                 PackedLayer::new(w, rows, cols, config.hidden_size)
             })
             .collect();
+        let splittable = !config.bidirectional && config.hidden_size >= PARTS * MIN_PART_UNITS;
+        let split = layers
+            .iter()
+            .enumerate()
+            .map(|(index, w)| {
+                let cols = config.layer_input_size(index / dirs);
+                if splittable {
+                    split_layer(w, config.cell.gates(), cols, config.hidden_size)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
         Ok(Self {
             config,
             layers,
             packed,
+            split,
         })
     }
 
@@ -374,7 +392,13 @@ impl<T: Float> LayerRun<'_, T> {
         let cfg = &self.net.config;
         let per_step = cfg.gate_rows() * (cfg.layer_input_size(self.layer) + cfg.hidden_size);
         let flops = 2 * cfg.directions() * self.batch * self.steps * per_step;
-        flops >= PARALLEL_MIN_FLOPS && cfg.directions() * self.slices(usize::MAX) > 1
+        flops >= PARALLEL_MIN_FLOPS
+            && (cfg.directions() * self.slices(usize::MAX) > 1 || !self.split_parts().is_empty())
+    }
+
+    /// The parts this layer's recurrence splits into across threads (empty: not splittable).
+    fn split_parts(&self) -> &[SplitPart<T>] {
+        &self.net.split[self.layer]
     }
 
     /// Slices per direction: enough for every thread to have a recurrence, each of at least
@@ -399,6 +423,12 @@ impl<T: Float> LayerRun<'_, T> {
             // when this call was given threads.
             if threads > 1 && tasks.len() > 1 {
                 tasks.par_iter().map(run).collect()
+            } else if threads > 1 && !self.split_parts().is_empty() {
+                let parts = self.split_parts();
+                tasks
+                    .iter()
+                    .map(|task| self.recur_split(task, parts, &out))
+                    .collect()
             } else {
                 tasks.iter().map(run).collect()
             }
@@ -565,11 +595,11 @@ pub(crate) fn recurrent_step<T: Float>(
     });
 }
 
-/// The layer output, written concurrently by tasks that own disjoint (row, direction) blocks.
-///
-/// Two tasks share a row's memory only when they are the two directions of one sequence, and
-/// they write different column halves; no task reads the output. Holding the exclusive borrow
-/// for its lifetime keeps anyone else from touching the buffer meanwhile.
+/// A buffer written concurrently in disjoint blocks: the layer output (tasks own disjoint
+/// (row, direction) blocks: two tasks share a row's memory only when they are the two directions
+/// of one sequence, and they write different column halves), or the state of a split recurrence
+/// (see [`split`]). Holding the exclusive borrow for its lifetime keeps anyone else from
+/// touching the buffer meanwhile.
 struct SharedOut<'a, T> {
     ptr: *mut T,
     len: usize,
@@ -589,7 +619,15 @@ impl<'a, T: Copy> SharedOut<'a, T> {
     }
 
     /// # Safety
-    /// No other thread may write `offset..offset + src.len()` concurrently.
+    /// No thread may write `offset..offset + len` while the returned slice lives.
+    unsafe fn read(&self, offset: usize, len: usize) -> &[T] {
+        assert!(offset + len <= self.len, "shared read out of bounds");
+        // SAFETY: in bounds (checked above); no concurrent writer by the caller's contract.
+        unsafe { std::slice::from_raw_parts(self.ptr.add(offset), len) }
+    }
+
+    /// # Safety
+    /// No other thread may access `offset..offset + src.len()` concurrently.
     unsafe fn write(&self, offset: usize, src: &[T]) {
         assert!(offset + src.len() <= self.len, "output write out of bounds");
         // SAFETY: in bounds (checked above); exclusive by the caller's contract.
@@ -597,5 +635,6 @@ impl<'a, T: Copy> SharedOut<'a, T> {
     }
 }
 
+mod split;
 #[cfg(test)]
 mod tests;

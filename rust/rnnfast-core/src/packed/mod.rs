@@ -166,10 +166,10 @@ unsafe fn drive<P: PanelOps, const R: usize, const C: usize, const W: usize>(job
         while p < panels {
             // Tiles never straddle a group: their panels must share one row stride.
             let group_end = ((p / GROUP + 1) * GROUP).min(panels);
-            if rows == 1 && p % GROUP == 0 && group_end - p == W {
+            if rows == 1 && group_end - p >= W {
                 // SAFETY: forwarded from the caller; row r0 and panels p..p+W are in range.
                 unsafe { tile::<P, 1, W>(job, r0, p, panels) };
-                p = group_end;
+                p += W;
                 continue;
             }
             let wide = group_end - p >= C;
