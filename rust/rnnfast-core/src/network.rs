@@ -29,7 +29,7 @@ use crate::float::check_finite;
 use crate::packed::PackedMatrix;
 use crate::par::{self, PARALLEL_MIN_FLOPS};
 use crate::{Float, Result, RnnError};
-use split::{MIN_PART_UNITS, PARTS, SplitPart, split_layer};
+use split::{MIN_PART_WORK, PARTS, SplitPart, split_layer};
 
 /// The architecture of a network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,7 +248,8 @@ impl<T: Float> Network<T> {
                 PackedLayer::new(w, rows, cols, config.hidden_size)
             })
             .collect();
-        let splittable = !config.bidirectional && config.hidden_size >= PARTS * MIN_PART_UNITS;
+        let splittable = !config.bidirectional
+            && config.gate_rows() * config.hidden_size >= PARTS * MIN_PART_WORK;
         let split = layers
             .iter()
             .enumerate()

@@ -23,8 +23,9 @@ use crate::Float;
 /// Parts of a split recurrence: two cores, each keeping half of the weights in its own L2.
 pub(super) const PARTS: usize = 2;
 
-/// Fewest hidden units per part worth a split (below, the per-step hand-off dominates).
-pub(super) const MIN_PART_UNITS: usize = 32;
+/// Fewest recurrent multiply-adds per part and step worth a split: below, the per-step hand-off
+/// between the threads (a fraction of a microsecond) costs more than the half step it saves.
+pub(super) const MIN_PART_WORK: usize = 16 * 1024;
 
 /// The weights of one part: the gate rows of `units`, packed, with their hidden bias.
 #[derive(Clone, Debug)]

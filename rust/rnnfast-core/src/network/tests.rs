@@ -172,11 +172,11 @@ fn thread_count_does_not_change_results() {
 
 #[test]
 fn split_recurrences_match_one_thread_bit_for_bit() {
-    // 70 hidden units: two uneven parts of 35; batch 1 and a small ragged batch with an initial
+    // 187 hidden units: two uneven parts (94, 93); batch 1 and a small ragged batch with an initial
     // state take the split path on several threads.
     for cell in CELLS {
         for bias in [true, false] {
-            let net = network_sized(cell, 2, false, bias, 70);
+            let net = network_sized(cell, 2, false, bias, 187);
             assert!(!net.split[0].is_empty());
             for (batch, lengths) in [(1, vec![300]), (3, vec![120, 300, 7])] {
                 let steps = 300;
