@@ -465,6 +465,30 @@ impl<T: Float> LayerRun<'_, T> {
             .collect()
     }
 
+    /// The initial `h` and `c` of a task's rows (zeros where not given), rows in task order; `c`
+    /// is empty unless the cell has one.
+    fn initial_state(&self, task: &Task) -> (Vec<T>, Vec<T>) {
+        let cfg = &self.net.config;
+        let hidden = cfg.hidden_size;
+        let state_base = (self.layer * cfg.directions() + task.direction) * self.batch;
+        let gather = |source: Option<&[T]>| -> Vec<T> {
+            let mut s = vec![T::default(); task.rows.len() * hidden];
+            if let Some(src) = source {
+                for (i, &b) in task.rows.iter().enumerate() {
+                    let at = (state_base + b) * hidden;
+                    s[i * hidden..(i + 1) * hidden].copy_from_slice(&src[at..at + hidden]);
+                }
+            }
+            s
+        };
+        let c = if cfg.cell.has_cell_state() {
+            gather(self.init.c0)
+        } else {
+            Vec::new()
+        };
+        (gather(self.init.h0), c)
+    }
+
     /// The time loop of one task; returns its final `h` and `c`, rows in task order.
     ///
     /// Inputs are projected a chunk of steps at a time (one product over the chunk's running
@@ -478,23 +502,7 @@ impl<T: Float> LayerRun<'_, T> {
         let index = self.layer * dirs + task.direction;
         let (w, packed) = (&self.net.layers[index], &self.net.packed[index]);
         let n = task.rows.len();
-        let state_base = index * self.batch;
-        let gather = |source: Option<&[T]>| -> Vec<T> {
-            let mut s = vec![T::default(); n * hidden];
-            if let Some(src) = source {
-                for (i, &b) in task.rows.iter().enumerate() {
-                    let at = (state_base + b) * hidden;
-                    s[i * hidden..(i + 1) * hidden].copy_from_slice(&src[at..at + hidden]);
-                }
-            }
-            s
-        };
-        let mut h = gather(self.init.h0);
-        let mut c = if cfg.cell.has_cell_state() {
-            gather(self.init.c0)
-        } else {
-            Vec::new()
-        };
+        let (mut h, mut c) = self.initial_state(task);
         let longest = active_steps(task, self.lengths);
         let chunk = (CHUNK_ROWS / n).clamp(1, MAX_CHUNK_STEPS).min(longest);
         let mut x = vec![T::default(); chunk * n * features];

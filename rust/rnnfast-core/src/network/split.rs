@@ -90,24 +90,9 @@ impl<T: Float> LayerRun<'_, T> {
         let cfg = &self.net.config;
         let hidden = cfg.hidden_size;
         let n = task.rows.len();
-        let state_base = (self.layer * cfg.directions() + task.direction) * self.batch;
-        let gather = |source: Option<&[T]>| -> Vec<T> {
-            let mut s = vec![T::default(); n * hidden];
-            if let Some(src) = source {
-                for (i, &b) in task.rows.iter().enumerate() {
-                    let at = (state_base + b) * hidden;
-                    s[i * hidden..(i + 1) * hidden].copy_from_slice(&src[at..at + hidden]);
-                }
-            }
-            s
-        };
+        let (h0, mut c) = self.initial_state(task);
         // Step s reads h[s % 2] and writes h[(s + 1) % 2].
-        let mut h = [gather(self.init.h0), vec![T::default(); n * hidden]];
-        let mut c = if cfg.cell.has_cell_state() {
-            gather(self.init.c0)
-        } else {
-            Vec::new()
-        };
+        let mut h = [h0, vec![T::default(); n * hidden]];
         let longest = super::active_steps(task, self.lengths);
         {
             let [h0, h1] = &mut h;
