@@ -186,30 +186,19 @@ fn step_typed<'py, T: Float + Element>(
     } else {
         vec![batch, cfg.hidden_size]
     };
-    match out {
-        Some(buffer) => {
-            let dims: Vec<Option<usize>> = out_shape.iter().map(|&d| Some(d)).collect();
-            let mut target = writable::<T>("out", buffer, &dims)?;
-            let target_slice = target
-                .as_slice_mut()
-                .map_err(|e| pyo3::exceptions::PyTypeError::new_err(format!("out: {e}")))?;
-            net.step(state, x.as_slice()?, target_slice)
-                .map_err(CoreError)?;
-            Ok(buffer.clone())
-        }
-        None => {
-            let array = PyArrayDyn::<T>::zeros(py, out_shape, false);
-            {
-                let mut target = array.readwrite();
-                let target_slice = target
-                    .as_slice_mut()
-                    .map_err(|e| pyo3::exceptions::PyTypeError::new_err(format!("out: {e}")))?;
-                net.step(state, x.as_slice()?, target_slice)
-                    .map_err(CoreError)?;
-            }
-            Ok(array.into_any())
-        }
+    let target = match out {
+        Some(buffer) => buffer.clone(),
+        None => PyArrayDyn::<T>::zeros(py, out_shape.as_slice(), false).into_any(),
+    };
+    {
+        let dims: Vec<Option<usize>> = out_shape.iter().map(|&d| Some(d)).collect();
+        let mut borrowed = writable::<T>("out", &target, &dims)?;
+        let slice = borrowed
+            .as_slice_mut()
+            .map_err(|e| pyo3::exceptions::PyTypeError::new_err(format!("out: {e}")))?;
+        net.step(state, x.as_slice()?, slice).map_err(CoreError)?;
     }
+    Ok(target)
 }
 
 /// `obj` itself when it is already an array of `T`; otherwise converted once by NumPy.
