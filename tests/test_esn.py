@@ -428,9 +428,11 @@ def test_deep_esn_matches_a_layer_by_layer_numpy_run():
             x[r] = (1 - a) * x[r] + a * np.tanh(pre)
         rows.append(x.copy())
     coef, intercept = ridge([np.array(rows)], [y[:, None]], 10, est.alpha)
-    np.testing.assert_allclose(est.coef_, coef, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(est.intercept_, intercept, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(est.last_state_, rows[-1], atol=1e-12)
+    # 110 samples of 90 correlated states with a small alpha: the solve amplifies the ulp-level
+    # differences between NumPy's tanh and the kernels' to a few parts per million.
+    np.testing.assert_allclose(est.coef_, coef, rtol=2e-5, atol=1e-7)
+    np.testing.assert_allclose(est.intercept_, intercept, rtol=2e-5, atol=1e-7)
 
 
 def test_many_python_threads_share_one_fitted_model():

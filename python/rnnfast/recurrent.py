@@ -220,6 +220,55 @@ class _RecurrentNetwork:
 
     __call__ = forward
 
+    def stream(self, batch_size: int = 1) -> _rnnfast.Stream:
+        """Opens a streaming session: the network run one time step per call.
+
+        The session keeps the recurrent state in native memory between calls and runs the
+        weights the model has now (later changes to the model do not reach it). ``n`` calls to
+        ``step`` give exactly the outputs, to the last bit, of one :meth:`forward` over the
+        same ``n`` steps. Sessions are independent: many may run at once, from different
+        threads; one session must not be stepped from two threads at once. Pickling a session
+        saves its state with its model.
+
+        Parameters
+        ----------
+        batch_size : int, default 1
+            Sequences stepped together.
+
+        Returns
+        -------
+        Stream
+            ``step(x, out=None)``: ``x`` of shape ``(input_size,)`` (batch size 1) or
+            ``(batch_size, input_size)``; returns the last layer's new hidden state, shaped
+            ``(hidden_size,)`` or ``(batch_size, hidden_size)``, or writes it into ``out`` (a
+            C-contiguous array of the model's dtype and that shape) without allocating.
+            ``reset()`` zeroes the state; ``state`` gets or sets it, shaped as :meth:`forward`
+            returns it (``(num_layers, batch_size, hidden_size)``, a pair ``(h, c)`` for LSTM).
+            Steps keep the GIL: they take microseconds, less than releasing it costs.
+
+        Raises
+        ------
+        ParameterError
+            For a bidirectional network (its backward direction needs the whole sequence) or a
+            batch size below 1.
+
+        Examples
+        --------
+        >>> import numpy as np, rnnfast
+        >>> lstm = rnnfast.LSTM(3, 5, num_layers=2, random_state=0)
+        >>> session = lstm.stream()
+        >>> x = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
+        >>> outputs = np.stack([session.step(x_t) for x_t in x])
+        >>> full, (h, c) = lstm(x)
+        >>> bool(np.array_equal(outputs, full)), bool(np.array_equal(session.state[0][:, 0], h))
+        (True, True)
+        >>> buffer = np.empty(5, dtype=np.float32)
+        >>> _ = session.step(x[0], out=buffer)
+        >>> session.reset()
+        """
+        batch_size = check_positive_int("batch_size", batch_size)
+        return _rnnfast.Stream(self._native, batch_size, self)
+
     def _split_state(self, state: Any, batch: Any) -> tuple[Array | None, Array | None]:
         if state is None:
             return None, None

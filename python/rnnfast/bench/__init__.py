@@ -53,7 +53,8 @@ class Workload:
     ``setup(library, threads)`` builds the model and data in ``library`` (one of ``libraries``)
     restricted to ``threads`` threads, and returns the callable to time; everything outside that
     callable is excluded from the measurement. ``flops`` (per call), when given, turns times into
-    GFLOP/s. The first entry of ``libraries`` is rnnfast, the baseline of every ratio.
+    GFLOP/s, and with ``dtype`` into a fraction of the machine's matrix-product peak in that
+    dtype. The first entry of ``libraries`` is rnnfast, the baseline of every ratio.
     """
 
     family: str
@@ -62,6 +63,7 @@ class Workload:
     libraries: tuple[str, ...]
     setup: Callable[[str, int], Runner]
     flops: float | None = None
+    dtype: str = "float32"
 
 
 @dataclass(frozen=True)

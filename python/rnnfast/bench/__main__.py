@@ -1,9 +1,16 @@
 """``python -m rnnfast.bench``: every library side by side in one process, as a table.
 
 Usage: ``python -m rnnfast.bench [--family NAME ...] [--threads 1 2] [--repeat 7]
-[--filter TEXT]``. Each row is the median wall time of one call; ``ratio`` is the competitor's
-time over rnnfast's (above 1: rnnfast is faster); ``GFLOP/s`` is shown where the workload states
-its operation count.
+[--filter TEXT] [--no-peak] [--plot PATH.png]``. Each row is the median wall time of one
+call; ``ratio`` is the competitor's time over rnnfast's (above 1: rnnfast is faster);
+``GFLOP/s`` is shown where the workload states its operation count, and ``% peak`` relates it
+to the machine's matrix-product peak in the workload's dtype with as many threads, measured
+once per run with NumPy in a fresh process (see ``rnnfast.bench._peak``). The families'
+reports (scaling, memory) follow the table.
+
+``--plot PATH.png`` runs the throughput sweep instead (LSTM GFLOP/s against hidden size and
+batch size, each library installed, each ``--threads``) and saves it; it needs matplotlib
+(``pip install 'rnnfast[plot]'``).
 """
 
 from __future__ import annotations
@@ -11,58 +18,95 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import LibraryMissing, families, reports, time_call, workloads
+from . import LibraryMissing, Workload, families, reports, time_call, workloads
+from ._libraries import require
+from ._peak import matmul_peak_gflops
+from ._sweep import plot, sweep
+
+Peaks = dict[tuple[str, int], float]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the selected workloads and prints the comparison table."""
+    """Runs the selected workloads and prints the comparison table (or saves the sweep plot)."""
     parser = argparse.ArgumentParser(prog="python -m rnnfast.bench", description=__doc__)
     parser.add_argument("--family", action="append", choices=families(), help="repeatable")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeat", type=int, default=7, help="samples per row (median)")
     parser.add_argument("--filter", default="", help="only workloads whose name contains this")
+    parser.add_argument("--no-peak", action="store_true", help="skip the peak measurement")
+    parser.add_argument("--peak-size", type=int, default=2048, help="matrix order of the peak")
+    parser.add_argument("--plot", metavar="PATH", help="run the throughput sweep, save a PNG")
+    parser.add_argument("--sweep-repeat", type=int, default=3, help="samples per sweep point")
     args = parser.parse_args(argv)
-    selected = [
-        w
-        for family in (args.family or families())
-        for w in workloads(family)
-        if args.filter in w.name
-    ]
+    if args.plot:
+        return _sweep_and_plot(args.plot, args.threads, args.sweep_repeat)
+    names = args.family or families()
+    selected = [w for family in names for w in workloads(family) if args.filter in w.name]
+    if selected:
+        peaks = {} if args.no_peak else _measure_peaks(selected, args.threads, args.peak_size)
+        _print_table(selected, args.threads, args.repeat, peaks)
+    extra = [r for family in names for r in reports(family) if args.filter in r.name]
+    if extra and selected:
+        print()
+    for report in extra:
+        for library in report.libraries:
+            try:
+                figure = report.measure(library)
+            except LibraryMissing as missing:
+                figure = f"skipped: {missing}"
+            except RuntimeError as failure:  # a measurement's child process failed
+                figure = f"failed: {failure}"
+            print(f"{report.name:<28} {library:<12} {figure}", flush=True)
+    return 0
+
+
+def _measure_peaks(selected: list[Workload], threads: list[int], size: int) -> Peaks:
+    dtypes = sorted({w.dtype for w in selected if w.flops})
+    peaks = {(d, t): matmul_peak_gflops(t, d, size) for d in dtypes for t in threads}
+    for (dtype, n_threads), gflops in peaks.items():
+        print(
+            f"matrix-product peak ({dtype}, numpy a @ b, {size}x{size}, best of 5): "
+            f"{n_threads} thread(s) {gflops:.1f} GFLOP/s"
+        )
+    return peaks
+
+
+def _print_table(selected: list[Workload], threads: list[int], repeat: int, peaks: Peaks) -> None:
     header = (
-        f"{'workload':<28} {'thr':>3} {'library':<12} {'median':>11} {'ratio':>7} {'GFLOP/s':>8}"
+        f"{'workload':<28} {'thr':>3} {'library':<12} {'median':>11} {'ratio':>7} "
+        f"{'GFLOP/s':>8} {'% peak':>6}"
     )
     print(header)
     print("-" * len(header))
     for workload in selected:
-        for threads in args.threads:
+        for n_threads in threads:
             baseline = None
             for library in workload.libraries:
+                row = f"{workload.name:<28} {n_threads:>3} {library:<12}"
                 try:
-                    run = workload.setup(library, threads)
+                    run = workload.setup(library, n_threads)
                 except LibraryMissing as missing:
-                    print(f"{workload.name:<28} {threads:>3} {library:<12} skipped: {missing}")
+                    print(f"{row} skipped: {missing}")
                     continue
-                median = time_call(run, repeat=args.repeat).median
+                median = time_call(run, repeat=repeat).median
                 baseline = median if baseline is None else baseline
-                ratio = f"{median / baseline:7.2f}"
-                gflops = f"{workload.flops / median / 1e9:8.1f}" if workload.flops else ""
-                print(
-                    f"{workload.name:<28} {threads:>3} {library:<12} "
-                    f"{_format_time(median):>11} {ratio} {gflops}",
-                    flush=True,
-                )
-    extra = [r for family in (args.family or families()) for r in reports(family)]
-    if extra:
-        print()
-        for report in extra:
-            if args.filter not in report.name:
-                continue
-            for library in report.libraries:
-                try:
-                    figure = report.measure(library)
-                except LibraryMissing as missing:
-                    figure = f"skipped: {missing}"
-                print(f"{report.name:<28} {library:<12} {figure}", flush=True)
+                figures = f"{_format_time(median):>11} {median / baseline:7.2f}"
+                if workload.flops:
+                    gflops = workload.flops / median / 1e9
+                    peak = peaks.get((workload.dtype, n_threads))
+                    figures += f" {gflops:8.1f} " + (f"{gflops / peak:6.1%}" if peak else "")
+                print(f"{row} {figures}", flush=True)
+
+
+def _sweep_and_plot(path: str, threads: list[int], repeat: int) -> int:
+    try:
+        require("matplotlib")
+    except LibraryMissing:
+        print("--plot needs matplotlib: pip install 'rnnfast[plot]'", file=sys.stderr)
+        return 2
+    print(f"{'panel':<18} {'size':>16}  {'library':<28} {'GFLOP/s':>8}")
+    plot(sweep(threads, repeat, progress=lambda line: print(line, flush=True)), path)
+    print(f"saved {path}")
     return 0
 
 

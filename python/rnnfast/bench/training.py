@@ -8,15 +8,12 @@ overhead included); PyTorch through the usual ``zero_grad`` / ``backward`` / ``s
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from functools import partial
 
 import numpy as np
 
 from .. import RNNRegressor, set_num_threads
-from . import LibraryMissing, Report, Runner, Workload
+from . import Report, Runner, Workload, _memory
 from ._libraries import torch_with_threads
 
 SEQUENCES, STEPS, FEATURES, HIDDEN, BATCH = 2048, 50, 8, 64, 32
@@ -71,22 +68,15 @@ def _setup(library: str, threads: int) -> Runner:
     return epoch
 
 
-# VmHWM, not getrusage: ru_maxrss survives exec, so a child would report its parent's peak.
-_MEMORY_SCRIPT = """
-import sys
-from rnnfast.bench import training
+def three_epochs(library: str) -> Runner:
+    """Set-up of the memory measurement: three epochs of the workload in ``library``."""
+    epoch = _setup(library, 1)
 
-def peak():
-    with open("/proc/self/status") as status:
-        line = next(l for l in status if l.startswith("VmHWM"))
-    return int(line.split()[1]) / 1024
+    def run() -> None:
+        for _ in range(3):
+            epoch()
 
-run = training._setup(sys.argv[1], 1)
-before = peak()
-for _ in range(3):
-    run()
-print(peak(), peak() - before)
-"""
+    return run
 
 
 def peak_rss_mib(library: str) -> str:
@@ -95,18 +85,7 @@ def peak_rss_mib(library: str) -> str:
     Also reports how much of it training added to the process once the library was imported
     and the data built.
     """
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_MEMORY_SCRIPT), library],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "?"
-        if "LibraryMissing" in last:
-            raise LibraryMissing(last.split(":", 1)[-1].strip())
-        return f"failed: {last}"
-    peak, added = (float(v) for v in done.stdout.split())
+    peak, added = _memory.peak_rss_mib(__name__, "three_epochs", library)
     return f"{peak:.0f} MiB peak, {added:.0f} MiB added by training"
 
 

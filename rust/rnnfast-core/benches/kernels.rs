@@ -1,22 +1,39 @@
-//! Activation kernels on every available SIMD level against the scalar twin.
+//! Kernels on every available SIMD level against their scalar twin (element throughput; for
+//! the packed products an element is one floating-point operation, so elem/s reads as FLOP/s).
 //!
 //! `cargo bench -p rnnfast-core --bench kernels`
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use rnnfast_core::simd::{Arch, sigmoid_f32_on, tanh_f32_on};
+use rnnfast_core::linalg::matmul_nt;
+use rnnfast_core::packed::PackedMatrix;
+use rnnfast_core::simd::{Arch, sigmoid_f32_on, sigmoid_f64_on, tanh_f32_on, tanh_f64_on};
 
 /// An in-place activation kernel run on a chosen SIMD level.
-type Kernel = fn(Arch, &mut [f32]);
+type Kernel<T> = fn(Arch, &mut [T]);
 
 fn activations(c: &mut Criterion) {
-    let kernels: [(&str, Kernel); 2] = [("sigmoid", sigmoid_f32_on), ("tanh", tanh_f32_on)];
+    let f32_kernels: [(&str, Kernel<f32>); 2] =
+        [("sigmoid_f32", sigmoid_f32_on), ("tanh_f32", tanh_f32_on)];
+    bench_activations(c, f32_kernels, |x| x as f32);
+    let f64_kernels: [(&str, Kernel<f64>); 2] =
+        [("sigmoid_f64", sigmoid_f64_on), ("tanh_f64", tanh_f64_on)];
+    bench_activations(c, f64_kernels, |x| x);
+}
+
+fn bench_activations<T: Copy>(
+    c: &mut Criterion,
+    kernels: [(&str, Kernel<T>); 2],
+    cast: fn(f64) -> T,
+) {
     for (name, kernel) in kernels {
         let mut group = c.benchmark_group(name);
         for len in [128usize, 1024] {
             group.throughput(Throughput::Elements(len as u64));
-            let input: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin() * 6.0).collect();
+            let input: Vec<T> = (0..len)
+                .map(|i| cast((i as f64 * 0.37).sin() * 6.0))
+                .collect();
             for arch in Arch::ALL.into_iter().filter(|a| a.is_available()) {
                 let mut buf = input.clone();
                 group.bench_with_input(BenchmarkId::new(arch.name(), len), &len, |b, _| {
@@ -31,5 +48,36 @@ fn activations(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, activations);
+/// Packed products against their scalar twin and against faer's general product, at the
+/// shapes of one recurrent step: batch 1 (LSTM, 128 hidden) and batch 64 (LSTM, 256 hidden).
+fn packed_products(c: &mut Criterion) {
+    for (m, n, k) in [(1usize, 512usize, 128usize), (64, 1024, 256)] {
+        let mut group = c.benchmark_group(format!("packed_{m}x{n}x{k}"));
+        group.throughput(Throughput::Elements((2 * m * n * k) as u64));
+        let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.11).cos()).collect();
+        let packed = PackedMatrix::new(&w, n, k, None);
+        let mut out = vec![0.0f32; m * n];
+        for arch in Arch::ALL.into_iter().filter(|a| a.is_available()) {
+            group.bench_function(arch.name(), |b| {
+                b.iter(|| packed.product_on(arch, black_box(&mut out), black_box(&a), m))
+            });
+        }
+        group.bench_function("faer", |b| {
+            b.iter(|| {
+                matmul_nt(
+                    black_box(&mut out),
+                    black_box(&a),
+                    &w,
+                    (m, n, k),
+                    false,
+                    faer::Par::Seq,
+                )
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, activations, packed_products);
 criterion_main!(benches);

@@ -2,6 +2,7 @@
 
 use std::fmt::Debug;
 
+use crate::packed::PackedElement;
 use crate::simd;
 
 mod sealed {
@@ -15,7 +16,15 @@ mod sealed {
 /// The activation functions are associated functions so that each precision picks its own
 /// runtime-dispatched SIMD kernel without a generic SIMD abstraction in the cell code.
 pub trait Float:
-    faer::traits::RealField + Copy + Debug + Default + Send + Sync + 'static + sealed::Sealed
+    faer::traits::RealField
+    + PackedElement
+    + Copy
+    + Debug
+    + Default
+    + Send
+    + Sync
+    + 'static
+    + sealed::Sealed
 {
     /// Short dtype name, as NumPy spells it.
     const NAME: &'static str;

@@ -9,6 +9,10 @@
 //! A layer runs in two phases. First, one matrix product per direction projects the inputs of all
 //! time steps at once (`x·W_ihᵀ + b_ih`). Then the recurrence walks the steps; at each step one
 //! product covers all gates of all still-running sequences, followed by the cell's fused epilogue.
+//! Both products use weights packed once when the network is built ([`PackedMatrix`]), whose
+//! accumulation order is fixed per element: a sequence's result has the same bits whatever else
+//! is in the batch, however the work is split across threads, and when run step by step
+//! ([`crate::stream`]).
 //! Sequences are sorted by length (longest first) so the running ones are always a prefix: what
 //! PyTorch's packed sequences do, without asking the caller to sort. The backward direction starts
 //! each sequence at its own last step. Independent work (directions, slices of the batch) runs on
@@ -22,9 +26,10 @@ use rayon::prelude::*;
 use crate::cells::CellKind;
 use crate::error::expect_len;
 use crate::float::check_finite;
-use crate::linalg::{add_row_bias, matmul_nt};
+use crate::packed::PackedMatrix;
 use crate::par::{self, PARALLEL_MIN_FLOPS};
 use crate::{Float, Result, RnnError};
+use split::{MIN_PART_WORK, PARTS, SplitPart, split_layer};
 
 /// The architecture of a network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,11 +176,35 @@ pub struct Forward<T> {
     pub c_n: Vec<T>,
 }
 
+/// The weights of one layer and direction packed for the products (see [`PackedMatrix`]).
+#[derive(Clone, Debug)]
+pub(crate) struct PackedLayer<T> {
+    /// `W_ih` with `b_ih` as its bias: the input projection.
+    pub(crate) input: PackedMatrix<T>,
+    /// `W_hh` without bias (the cell adds `b_hh`, which GRU applies inside the reset gate).
+    pub(crate) hidden: PackedMatrix<T>,
+}
+
+impl<T: Float> PackedLayer<T> {
+    fn new(w: &LayerWeights<T>, rows: usize, input: usize, hidden: usize) -> Self {
+        let bias = (!w.b_ih.is_empty()).then_some(w.b_ih.as_slice());
+        Self {
+            input: PackedMatrix::new(&w.w_ih, rows, input, bias),
+            hidden: PackedMatrix::new(&w.w_hh, rows, hidden, None),
+        }
+    }
+}
+
 /// A validated network ready to run.
 #[derive(Clone, Debug)]
 pub struct Network<T> {
     config: NetworkConfig,
     layers: Vec<LayerWeights<T>>,
+    /// `layers` packed, same order.
+    packed: Vec<PackedLayer<T>>,
+    /// Per layer of a unidirectional network wide enough to split, the parts its recurrence
+    /// splits into for a small batch on several threads; empty otherwise.
+    split: Vec<Vec<SplitPart<T>>>,
 }
 
 impl<T: Float> Network<T> {
@@ -211,7 +240,34 @@ impl<T: Float> Network<T> {
                 check_finite(&format!("{part}_{name}"), values)?;
             }
         }
-        Ok(Self { config, layers })
+        let packed = layers
+            .iter()
+            .enumerate()
+            .map(|(index, w)| {
+                let cols = config.layer_input_size(index / dirs);
+                PackedLayer::new(w, rows, cols, config.hidden_size)
+            })
+            .collect();
+        let splittable = !config.bidirectional
+            && config.gate_rows() * config.hidden_size >= PARTS * MIN_PART_WORK;
+        let split = layers
+            .iter()
+            .enumerate()
+            .map(|(index, w)| {
+                let cols = config.layer_input_size(index / dirs);
+                if splittable {
+                    split_layer(w, config.cell.gates(), cols, config.hidden_size)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        Ok(Self {
+            config,
+            layers,
+            packed,
+            split,
+        })
     }
 
     /// The architecture.
@@ -222,6 +278,11 @@ impl<T: Float> Network<T> {
     /// The weights, in the order [`Network::new`] takes them.
     pub fn layers(&self) -> &[LayerWeights<T>] {
         &self.layers
+    }
+
+    /// The weights packed for the products, in the order of [`Network::layers`].
+    pub(crate) fn packed_layers(&self) -> &[PackedLayer<T>] {
+        &self.packed
     }
 
     /// Runs the network on the thread count of [`par::num_threads`].
@@ -315,9 +376,9 @@ struct LayerRun<'a, T> {
     init: &'a InitialState<'a, T>,
 }
 
-/// Sequences per batch slice: large enough for an efficient product per step, small enough
-/// that a batch of 64 gives two threads a slice each.
-const SLICE_ROWS: usize = 32;
+/// Fewest sequences worth a slice of their own: below this a thread's per-step product is too
+/// small to pay for running it in parallel.
+const MIN_SLICE_ROWS: usize = 8;
 
 /// One recurrence to run: a direction over a subset of the batch (sorted, longest first).
 struct Task {
@@ -332,11 +393,21 @@ impl<T: Float> LayerRun<'_, T> {
         let cfg = &self.net.config;
         let per_step = cfg.gate_rows() * (cfg.layer_input_size(self.layer) + cfg.hidden_size);
         let flops = 2 * cfg.directions() * self.batch * self.steps * per_step;
-        flops >= PARALLEL_MIN_FLOPS && cfg.directions() * self.slices() > 1
+        flops >= PARALLEL_MIN_FLOPS
+            && (cfg.directions() * self.slices(usize::MAX) > 1 || !self.split_parts().is_empty())
     }
 
-    fn slices(&self) -> usize {
-        self.batch.div_ceil(SLICE_ROWS)
+    /// The parts this layer's recurrence splits into across threads (empty: not splittable).
+    fn split_parts(&self) -> &[SplitPart<T>] {
+        &self.net.split[self.layer]
+    }
+
+    /// Slices per direction: enough for every thread to have a recurrence, each of at least
+    /// [`MIN_SLICE_ROWS`] sequences. One thread runs the whole batch as one slice, which gives
+    /// the per-step product the most rows to reuse each weight panel over.
+    fn slices(&self, threads: usize) -> usize {
+        let dirs = self.net.config.directions();
+        (threads / dirs).min(self.batch / MIN_SLICE_ROWS).max(1)
     }
 
     /// Runs the layer; writes its final states into `h_n` / `c_n` and returns its output.
@@ -344,16 +415,21 @@ impl<T: Float> LayerRun<'_, T> {
         let cfg = &self.net.config;
         let dirs = cfg.directions();
         let hidden = cfg.hidden_size;
-        let projections: Vec<Vec<T>> = (0..dirs).map(|d| self.project_inputs(d, threads)).collect();
         let mut output = vec![T::default(); self.batch * self.steps * dirs * hidden];
-        let tasks = self.tasks();
+        let tasks = self.tasks(threads);
         let finals: Vec<(Vec<T>, Vec<T>)> = {
             let out = SharedOut::new(&mut output);
-            let run = |task: &Task| self.recur(task, &projections[task.direction], &out);
+            let run = |task: &Task| self.recur(task, &out);
             // Outside `par::install` rayon would fall back to its global pool: only go parallel
             // when this call was given threads.
             if threads > 1 && tasks.len() > 1 {
                 tasks.par_iter().map(run).collect()
+            } else if threads > 1 && !self.split_parts().is_empty() {
+                let parts = self.split_parts();
+                tasks
+                    .iter()
+                    .map(|task| self.recur_split(task, parts, &out))
+                    .collect()
             } else {
                 tasks.iter().map(run).collect()
             }
@@ -371,33 +447,14 @@ impl<T: Float> LayerRun<'_, T> {
         output
     }
 
-    /// `x·W_ihᵀ + b_ih` for every (sequence, step) row, one product.
-    fn project_inputs(&self, direction: usize, threads: usize) -> Vec<T> {
-        let cfg = &self.net.config;
-        let w = &self.net.layers[self.layer * cfg.directions() + direction];
-        let rows = self.batch * self.steps;
-        let mut xp = vec![T::default(); rows * cfg.gate_rows()];
-        let shape = (rows, cfg.gate_rows(), cfg.layer_input_size(self.layer));
-        matmul_nt(
-            &mut xp,
-            self.input,
-            &w.w_ih,
-            shape,
-            false,
-            par::faer_par(threads),
-        );
-        add_row_bias(&mut xp, &w.b_ih);
-        xp
-    }
-
     /// Splits the work: every direction, and the batch dealt round-robin into slices so that each
     /// slice keeps the longest-first order and gets a fair share of long sequences.
     ///
-    /// The split depends on the batch size only, never on the thread count: a product's rounding
-    /// depends on how many rows it has, and results must not change with `set_num_threads`.
-    fn tasks(&self) -> Vec<Task> {
+    /// The split may follow the thread count: the packed products give each sequence the same
+    /// bits whichever slice it lands in.
+    fn tasks(&self, threads: usize) -> Vec<Task> {
         let dirs = self.net.config.directions();
-        let slices = self.slices();
+        let slices = self.slices(threads);
         (0..dirs)
             .flat_map(|direction| {
                 (0..slices).map(move |s| Task {
@@ -408,16 +465,14 @@ impl<T: Float> LayerRun<'_, T> {
             .collect()
     }
 
-    /// The time loop of one task; returns its final `h` and `c`, rows in task order.
-    fn recur(&self, task: &Task, xp: &[T], out: &SharedOut<T>) -> (Vec<T>, Vec<T>) {
+    /// The initial `h` and `c` of a task's rows (zeros where not given), rows in task order; `c`
+    /// is empty unless the cell has one.
+    fn initial_state(&self, task: &Task) -> (Vec<T>, Vec<T>) {
         let cfg = &self.net.config;
-        let (hidden, gates) = (cfg.hidden_size, cfg.gate_rows());
-        let dirs = cfg.directions();
-        let w = &self.net.layers[self.layer * dirs + task.direction];
-        let n = task.rows.len();
-        let state_base = (self.layer * dirs + task.direction) * self.batch;
+        let hidden = cfg.hidden_size;
+        let state_base = (self.layer * cfg.directions() + task.direction) * self.batch;
         let gather = |source: Option<&[T]>| -> Vec<T> {
-            let mut s = vec![T::default(); n * hidden];
+            let mut s = vec![T::default(); task.rows.len() * hidden];
             if let Some(src) = source {
                 for (i, &b) in task.rows.iter().enumerate() {
                     let at = (state_base + b) * hidden;
@@ -426,50 +481,134 @@ impl<T: Float> LayerRun<'_, T> {
             }
             s
         };
-        let mut h = gather(self.init.h0);
-        let mut c = if cfg.cell.has_cell_state() {
+        let c = if cfg.cell.has_cell_state() {
             gather(self.init.c0)
         } else {
             Vec::new()
         };
+        (gather(self.init.h0), c)
+    }
+
+    /// The time loop of one task; returns its final `h` and `c`, rows in task order.
+    ///
+    /// Inputs are projected a chunk of steps at a time (one product over the chunk's running
+    /// rows, gathered in processing order), so scratch memory stays proportional to the batch,
+    /// not to the sequence length.
+    fn recur(&self, task: &Task, out: &SharedOut<T>) -> (Vec<T>, Vec<T>) {
+        let cfg = &self.net.config;
+        let (hidden, gates) = (cfg.hidden_size, cfg.gate_rows());
+        let features = cfg.layer_input_size(self.layer);
+        let dirs = cfg.directions();
+        let index = self.layer * dirs + task.direction;
+        let (w, packed) = (&self.net.layers[index], &self.net.packed[index]);
+        let n = task.rows.len();
+        let (mut h, mut c) = self.initial_state(task);
+        let longest = active_steps(task, self.lengths);
+        let chunk = (CHUNK_ROWS / n).clamp(1, MAX_CHUNK_STEPS).min(longest);
+        let mut x = vec![T::default(); chunk * n * features];
+        let mut xp = vec![T::default(); chunk * n * gates];
         let mut rec = vec![T::default(); n * gates];
         let reverse = task.direction == 1;
-        let out_stride = dirs * hidden;
-        let out_offset = task.direction * hidden;
-        let mut active = n;
-        let longest = task.rows.first().map_or(0, |&b| self.lengths[b]);
-        for s in 0..longest {
-            while active > 0 && self.lengths[task.rows[active - 1]] <= s {
-                active -= 1;
+        let (out_stride, out_offset) = (dirs * hidden, task.direction * hidden);
+        let time = |b: usize, s: usize| {
+            let t = if reverse { self.lengths[b] - 1 - s } else { s };
+            b * self.steps + t
+        };
+        let active = |s: usize| task.rows.partition_point(|&b| self.lengths[b] > s);
+        for first in (0..longest).step_by(chunk) {
+            let last = (first + chunk).min(longest);
+            let mut m = 0;
+            for s in first..last {
+                for &b in &task.rows[..active(s)] {
+                    let row = time(b, s) * features;
+                    x[m * features..(m + 1) * features]
+                        .copy_from_slice(&self.input[row..row + features]);
+                    m += 1;
+                }
             }
-            let shape = (active, gates, hidden);
-            let (rec_a, h_a) = (&mut rec[..active * gates], &h[..active * hidden]);
-            matmul_nt(rec_a, h_a, &w.w_hh, shape, false, faer::Par::Seq);
-            for (i, &b) in task.rows[..active].iter().enumerate() {
-                let t = if reverse { self.lengths[b] - 1 - s } else { s };
-                let row = b * self.steps + t;
-                let h_i = &mut h[i * hidden..(i + 1) * hidden];
-                let c_i = if c.is_empty() {
-                    &mut []
+            packed
+                .input
+                .product(&mut xp[..m * gates], &x[..m * features], m);
+            let mut done = 0;
+            for s in first..last {
+                let rows = active(s);
+                let xp_s = &xp[done * gates..(done + rows) * gates];
+                let c_s = if c.is_empty() {
+                    &mut [][..]
                 } else {
-                    &mut c[i * hidden..(i + 1) * hidden]
+                    &mut c[..rows * hidden]
                 };
-                let xp_row = &xp[row * gates..(row + 1) * gates];
-                let rec_i = &mut rec[i * gates..(i + 1) * gates];
-                cfg.cell.update(xp_row, rec_i, &w.b_hh, h_i, c_i);
-                // SAFETY: (row, direction) pairs are disjoint across tasks; see `SharedOut`.
-                unsafe { out.write(row * out_stride + out_offset, h_i) };
+                let state = RowsState {
+                    h: &mut h[..rows * hidden],
+                    c: c_s,
+                };
+                recurrent_step(cfg.cell, &packed.hidden, &w.b_hh, xp_s, &mut rec, state);
+                for (i, &b) in task.rows[..rows].iter().enumerate() {
+                    let h_i = &h[i * hidden..(i + 1) * hidden];
+                    // SAFETY: (row, direction) pairs are disjoint across tasks; see `SharedOut`.
+                    unsafe { out.write(time(b, s) * out_stride + out_offset, h_i) };
+                }
+                done += rows;
             }
         }
         (h, c)
     }
 }
 
-/// The layer output, written concurrently by tasks that own disjoint (row, direction) blocks.
-///
-/// Two tasks share a row's memory only when they are the two directions of one sequence, and
-/// they write different column halves; no task reads the output. Holding the exclusive borrow
-/// for its lifetime keeps anyone else from touching the buffer meanwhile.
+/// Steps the longest sequence of a task runs.
+fn active_steps(task: &Task, lengths: &[usize]) -> usize {
+    task.rows.first().map_or(0, |&b| lengths[b])
+}
+
+/// Rows of input projections per chunk of steps: enough rows for an efficient product, few
+/// enough that the scratch stays small (buffers of 128 KiB and more are mapped and unmapped by
+/// the allocator at every call, and their page faults cost more than a short forward pass).
+const CHUNK_ROWS: usize = 64;
+/// Most steps per chunk (a batch of one projects 16 steps at a time).
+const MAX_CHUNK_STEPS: usize = 16;
+
+/// The recurrent state of `rows` sequences, `rows × hidden` each (`c` empty unless LSTM).
+pub(crate) struct RowsState<'a, T> {
+    pub(crate) h: &'a mut [T],
+    pub(crate) c: &'a mut [T],
+}
+
+/// One time step of one layer and direction for the rows of `state`, given their input
+/// projections `xp` (`rows × gates`): the recurrent product into `rec` (scratch, at least
+/// `rows × gates`), then the cell's epilogue row by row. Shared by the forward pass and the
+/// streaming sessions, which is what makes them agree bit for bit.
+pub(crate) fn recurrent_step<T: Float>(
+    cell: CellKind,
+    w_hh: &PackedMatrix<T>,
+    b_hh: &[T],
+    xp: &[T],
+    rec: &mut [T],
+    state: RowsState<'_, T>,
+) {
+    let hidden = w_hh.depth();
+    let gates = w_hh.columns();
+    let rows = state.h.len() / hidden.max(1);
+    let rec = &mut rec[..rows * gates];
+    w_hh.product(rec, state.h, rows);
+    crate::simd::with_simd(|| {
+        for i in 0..rows {
+            let h_i = &mut state.h[i * hidden..(i + 1) * hidden];
+            let c_i = if state.c.is_empty() {
+                &mut [][..]
+            } else {
+                &mut state.c[i * hidden..(i + 1) * hidden]
+            };
+            let xp_i = &xp[i * gates..(i + 1) * gates];
+            cell.update(xp_i, &mut rec[i * gates..(i + 1) * gates], b_hh, h_i, c_i);
+        }
+    });
+}
+
+/// A buffer written concurrently in disjoint blocks: the layer output (tasks own disjoint
+/// (row, direction) blocks: two tasks share a row's memory only when they are the two directions
+/// of one sequence, and they write different column halves), or the state of a split recurrence
+/// (see [`split`]). Holding the exclusive borrow for its lifetime keeps anyone else from
+/// touching the buffer meanwhile.
 struct SharedOut<'a, T> {
     ptr: *mut T,
     len: usize,
@@ -489,7 +628,15 @@ impl<'a, T: Copy> SharedOut<'a, T> {
     }
 
     /// # Safety
-    /// No other thread may write `offset..offset + src.len()` concurrently.
+    /// No thread may write `offset..offset + len` while the returned slice lives.
+    unsafe fn read(&self, offset: usize, len: usize) -> &[T] {
+        assert!(offset + len <= self.len, "shared read out of bounds");
+        // SAFETY: in bounds (checked above); no concurrent writer by the caller's contract.
+        unsafe { std::slice::from_raw_parts(self.ptr.add(offset), len) }
+    }
+
+    /// # Safety
+    /// No other thread may access `offset..offset + src.len()` concurrently.
     unsafe fn write(&self, offset: usize, src: &[T]) {
         assert!(offset + src.len() <= self.len, "output write out of bounds");
         // SAFETY: in bounds (checked above); exclusive by the caller's contract.
@@ -497,5 +644,6 @@ impl<'a, T: Copy> SharedOut<'a, T> {
     }
 }
 
+mod split;
 #[cfg(test)]
 mod tests;

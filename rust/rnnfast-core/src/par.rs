@@ -3,11 +3,11 @@
 //! The pool is built lazily on first parallel use and rebuilt when the process id changes, so a
 //! child created by `fork` (multiprocessing, joblib's loky fallback) never waits on the parent's
 //! dead worker threads. Its size comes from [`set_num_threads`], else `RNNFAST_NUM_THREADS`, else
-//! the number of cores. Work smaller than a measured threshold runs on the calling thread: handing
+//! the number of cores (both read once, at first use). Work smaller than a measured threshold runs on the calling thread: handing
 //! a job to the pool costs a few microseconds, more than a small batch-1 step takes.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use rayon::ThreadPool;
 
@@ -39,17 +39,22 @@ pub fn set_num_threads(n: usize) -> Result<()> {
 /// The number of threads the kernels may use.
 pub fn num_threads() -> usize {
     match REQUESTED.load(Ordering::Relaxed) {
-        0 => std::env::var("RNNFAST_NUM_THREADS")
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or_else(default_threads),
+        0 => default_threads(),
         n => n,
     }
 }
 
+/// `RNNFAST_NUM_THREADS`, else the core count; read once: `available_parallelism` reads cgroup
+/// files on every call (about 30 µs, more than a whole short forward pass).
 fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static DEFAULT: OnceLock<usize> = OnceLock::new();
+    *DEFAULT.get_or_init(|| {
+        std::env::var("RNNFAST_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
 }
 
 fn pool(threads: usize) -> Result<Arc<ThreadPool>> {

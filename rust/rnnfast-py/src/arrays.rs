@@ -37,14 +37,14 @@ impl<'py, T: Element> Checked<'py, T> {
     }
 }
 
-/// Borrows `obj` mutably as a C-contiguous 1-D `T` array of `len` elements: state that a native
-/// call updates in place (parameters, optimizer moments).
+/// Borrows `obj` mutably as a C-contiguous `T` array of the `expected` shape: state that a
+/// native call updates in place (parameters, optimizer moments) or an output buffer.
 pub fn writable<'py, T: Element>(
     name: &str,
     obj: &Bound<'py, PyAny>,
-    len: usize,
+    expected: &[Option<usize>],
 ) -> PyResult<PyReadwriteArrayDyn<'py, T>> {
-    checked_array::<T>(name, obj, &[Some(len)])?
+    checked_array::<T>(name, obj, expected)?
         .try_readwrite()
         .map_err(|e| already_borrowed(name, e))
 }

@@ -8,6 +8,7 @@ mod errors;
 mod esn;
 mod hopfield;
 mod network;
+mod stream;
 mod train;
 
 use pyo3::prelude::*;
@@ -18,6 +19,8 @@ mod _rnnfast {
 
     #[pymodule_export]
     use network::PyNetwork;
+    #[pymodule_export]
+    use stream::PyStream;
     #[pymodule_export]
     use train::PyTrainer;
 

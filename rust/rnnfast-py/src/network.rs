@@ -9,7 +9,7 @@ use rnnfast_core::{CellKind, Float, LayerWeights, Network, NetworkConfig};
 use crate::arrays::{Checked, optional};
 use crate::errors::{CoreError, ParameterError, ShapeError};
 
-enum AnyNetwork {
+pub(crate) enum AnyNetwork {
     F32(Network<f32>),
     F64(Network<f64>),
 }
@@ -84,6 +84,13 @@ impl PyNetwork {
             AnyNetwork::F32(net) => forward_typed(py, net, args),
             AnyNetwork::F64(net) => forward_typed(py, net, args),
         }
+    }
+}
+
+impl PyNetwork {
+    /// The network, in its precision.
+    pub(crate) fn inner(&self) -> &AnyNetwork {
+        &self.inner
     }
 }
 

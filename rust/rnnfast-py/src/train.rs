@@ -276,9 +276,9 @@ impl PyTrainer {
         learning_rate: f64,
     ) -> PyResult<(f64, u64)> {
         let n = self.layout.len();
-        let mut params = writable::<T>("params", state.params, n)?;
-        let mut first = writable::<T>("first", state.first, n)?;
-        let mut second = writable::<T>("second", state.second, n)?;
+        let mut params = writable::<T>("params", state.params, &[Some(n)])?;
+        let mut first = writable::<T>("first", state.first, &[Some(n)])?;
+        let mut second = writable::<T>("second", state.second, &[Some(n)])?;
         let borrowed = Borrowed::<T>::new(&self.spec, &data)?;
         let dataset = borrowed.dataset()?;
         let order = Checked::<i64>::new("order", order, &[None])?;

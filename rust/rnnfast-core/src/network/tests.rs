@@ -27,10 +27,20 @@ fn assert_close(got: &[f64], want: &[f64], tol: f64) {
 }
 
 fn network(cell: CellKind, layers: usize, bidirectional: bool, bias: bool) -> Network<f64> {
+    network_sized(cell, layers, bidirectional, bias, 5)
+}
+
+fn network_sized(
+    cell: CellKind,
+    layers: usize,
+    bidirectional: bool,
+    bias: bool,
+    hidden_size: usize,
+) -> Network<f64> {
     let config = NetworkConfig {
         cell,
         input_size: 3,
-        hidden_size: 5,
+        hidden_size,
         num_layers: layers,
         bidirectional,
         bias,
@@ -156,6 +166,39 @@ fn thread_count_does_not_change_results() {
         for threads in [2, 3, 8] {
             let many = net.forward_with_threads(&seqs, &InitialState::default(), threads);
             assert_eq!(one, many, "{cell:?} with {threads} threads");
+        }
+    }
+}
+
+#[test]
+fn split_recurrences_match_one_thread_bit_for_bit() {
+    // 187 hidden units: two uneven parts (94, 93); batch 1 and a small ragged batch with an initial
+    // state take the split path on several threads.
+    for cell in CELLS {
+        for bias in [true, false] {
+            let net = network_sized(cell, 2, false, bias, 187);
+            assert!(!net.split[0].is_empty());
+            for (batch, lengths) in [(1, vec![300]), (3, vec![120, 300, 7])] {
+                let steps = 300;
+                let x = values(batch * steps * 3, 5);
+                let h0 = values(net.config.state_len(batch), 6);
+                let c0 = values(net.config.state_len(batch), 7);
+                let seqs = Sequences {
+                    data: &x,
+                    batch,
+                    steps,
+                    lengths: Some(&lengths),
+                };
+                let init = InitialState {
+                    h0: Some(&h0),
+                    c0: cell.has_cell_state().then_some(c0.as_slice()),
+                };
+                let one = net.forward_with_threads(&seqs, &init, 1).unwrap();
+                for threads in [2, 3] {
+                    let many = net.forward_with_threads(&seqs, &init, threads).unwrap();
+                    assert_eq!(one, many, "{cell:?} batch {batch}, {threads} threads");
+                }
+            }
         }
     }
 }

@@ -6,8 +6,9 @@
 //! `RNNFAST_FORCE_ARCH=scalar|avx2|avx512` to force a lower level (for tests and for comparing
 //! speed). A forced level the CPU lacks falls back to the best one it has.
 //!
-//! `f64` kernels are scalar (`std`'s `exp` and `tanh`): the reference accuracy of the engine in
-//! double precision is 1e-12, which the standard library meets and a SIMD polynomial must match.
+//! `f64` kernels are written once, branch-free, in [`scalar`] and vectorised by the compiler
+//! inside [`with_simd`]; they stay within a few ulp of the standard library, well inside the
+//! engine's 1e-12 double-precision tolerance.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -112,14 +113,28 @@ pub fn tanh_f32_on(arch: Arch, x: &mut [f32]) {
     }
 }
 
-/// `x <- sigmoid(x)` for `f64`.
+/// `x <- sigmoid(x)` for `f64`, on the active level.
 pub fn sigmoid_f64(x: &mut [f64]) {
-    x.iter_mut().for_each(|v| *v = scalar::sigmoid_f64(*v));
+    sigmoid_f64_on(active_arch(), x)
 }
 
-/// `x <- tanh(x)` for `f64`.
+/// `x <- tanh(x)` for `f64`, on the active level.
 pub fn tanh_f64(x: &mut [f64]) {
-    x.iter_mut().for_each(|v| *v = v.tanh());
+    tanh_f64_on(active_arch(), x)
+}
+
+/// `x <- sigmoid(x)` for `f64` on a chosen level; every level computes the same bits.
+pub fn sigmoid_f64_on(arch: Arch, x: &mut [f64]) {
+    with_simd_on(arch, || {
+        x.iter_mut().for_each(|v| *v = scalar::sigmoid_f64(*v))
+    });
+}
+
+/// `x <- tanh(x)` for `f64` on a chosen level; every level computes the same bits.
+pub fn tanh_f64_on(arch: Arch, x: &mut [f64]) {
+    with_simd_on(arch, || {
+        x.iter_mut().for_each(|v| *v = scalar::tanh_f64(*v))
+    });
 }
 
 #[cfg(test)]
@@ -138,13 +153,19 @@ mod tests;
 /// its own that call it directly (see `train::bptt::run`).
 #[inline(always)]
 pub fn with_simd<R>(f: impl FnOnce() -> R) -> R {
+    with_simd_on(active_arch(), f)
+}
+
+/// [`with_simd`] on a chosen level; a level this CPU lacks runs baseline code.
+#[inline(always)]
+pub fn with_simd_on<R>(arch: Arch, f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
-    match active_arch() {
-        // SAFETY: `active_arch` only reports a level whose features this CPU has.
-        Arch::Avx512 => return unsafe { avx512(f) },
+    match arch {
+        // SAFETY: each arm runs only after `is_available` confirmed the CPU features.
+        Arch::Avx512 if arch.is_available() => return unsafe { avx512(f) },
         // SAFETY: as above.
-        Arch::Avx2 => return unsafe { avx2(f) },
-        Arch::Scalar => {}
+        Arch::Avx2 if arch.is_available() => return unsafe { avx2(f) },
+        _ => {}
     }
     f()
 }

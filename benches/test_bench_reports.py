@@ -1,0 +1,54 @@
+"""Smoke tests of the comparison command's extras: the inference reports, the table with its
+``% peak`` column, and a tiny throughput sweep saved as a PNG (skipped without matplotlib).
+
+The real sweep and the full table are measurements, run on demand (``python -m rnnfast.bench``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from rnnfast.bench import LibraryMissing, Report, reports
+from rnnfast.bench import __main__ as cli
+from rnnfast.bench._sweep import plot, sweep
+
+
+@pytest.mark.parametrize(
+    ("report", "library"),
+    [(r, lib) for r in reports("inference") for lib in r.libraries],
+    ids=lambda value: value.name if isinstance(value, Report) else str(value),
+)
+def test_report(report, library, restore_threads):
+    try:
+        figure = report.measure(library)
+    except LibraryMissing as missing:
+        pytest.skip(str(missing))
+    assert figure
+
+
+def test_table_has_peak_column(capsys, restore_threads):
+    argv = ["--family", "inference", "--filter", "rnn-b1", "--threads", "1", "--repeat", "1"]
+    assert cli.main([*argv, "--peak-size", "128"]) == 0
+    out = capsys.readouterr().out
+    assert "% peak" in out
+    assert "matrix-product peak (float32" in out
+    row = next(
+        line for line in out.splitlines() if line.startswith("rnn-b1-h128 ") and "rnnfast" in line
+    )
+    assert row.endswith("%")
+
+
+def test_sweep_plot(tmp_path, restore_threads):
+    pytest.importorskip("matplotlib")
+    curves = sweep([1], repeat=1, hidden_sizes=[8, 16], batch_sizes=[1, 2])
+    path = tmp_path / "sweep.png"
+    plot(curves, str(path))
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_plot_without_matplotlib(monkeypatch, capsys, tmp_path):
+    def missing(name):
+        raise LibraryMissing(f"{name} is not installed")
+
+    monkeypatch.setattr(cli, "require", missing)
+    assert cli.main(["--plot", str(tmp_path / "sweep.png")]) == 2
+    assert "needs matplotlib" in capsys.readouterr().err

@@ -1,0 +1,254 @@
+//! One recurrence shared by several threads, split by hidden units: the latency path.
+//!
+//! A batch of one is a single, inherently sequential recurrence whose every step streams the
+//! recurrent weights from the L2 cache. Split by hidden units, each part owns the weight rows of
+//! its units (all their gates), so each core streams only its share and the cell update of a
+//! unit needs nothing from the other parts. Parts exchange only the new hidden state, through a
+//! double buffer, once per step.
+//!
+//! Scheduling never waits on work nobody holds. Part `p` of step `s` becomes ready once every
+//! part of step `s - 1` is done; a thread claims only ready items, so whoever holds a claim is
+//! running it. Each helper thread keeps to its own part (its weights stay in its cache); the
+//! calling thread runs part 0 and also takes any ready item nobody has claimed, so it finishes
+//! the layer alone when the pool is busy with other calls and no helper joins. Each element is
+//! computed by the same code in the same order whoever claims it, so the bits match the
+//! single-threaded path.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{LayerRun, LayerWeights, PackedLayer, SharedOut, Task};
+use crate::Float;
+
+/// Parts of a split recurrence: two cores, each keeping half of the weights in its own L2.
+pub(super) const PARTS: usize = 2;
+
+/// Fewest recurrent multiply-adds per part and step worth a split: below, the per-step hand-off
+/// between the threads (a fraction of a microsecond) costs more than the half step it saves.
+pub(super) const MIN_PART_WORK: usize = 16 * 1024;
+
+/// The weights of one part: the gate rows of `units`, packed, with their hidden bias.
+#[derive(Clone, Debug)]
+pub(super) struct SplitPart<T> {
+    units: Range<usize>,
+    packed: PackedLayer<T>,
+    b_hh: Vec<T>,
+}
+
+/// Splits one layer-direction's weights into [`PARTS`] parts of consecutive hidden units, each
+/// laid out as a cell of `units.len()` hidden units (gate blocks stacked as in PyTorch).
+pub(super) fn split_layer<T: Float>(
+    w: &LayerWeights<T>,
+    gates: usize,
+    input: usize,
+    hidden: usize,
+) -> Vec<SplitPart<T>> {
+    let per_part = hidden.div_ceil(PARTS);
+    (0..PARTS)
+        .map(|p| {
+            let units = p * per_part..((p + 1) * per_part).min(hidden);
+            let rows: Vec<usize> = (0..gates)
+                .flat_map(|g| units.clone().map(move |j| g * hidden + j))
+                .collect();
+            let take = |m: &[T], cols: usize| -> Vec<T> {
+                rows.iter()
+                    .flat_map(|&r| m[r * cols..(r + 1) * cols].iter().copied())
+                    .collect()
+            };
+            let part = LayerWeights {
+                w_ih: take(&w.w_ih, input),
+                w_hh: take(&w.w_hh, hidden),
+                b_ih: if w.b_ih.is_empty() {
+                    Vec::new()
+                } else {
+                    take(&w.b_ih, 1)
+                },
+                b_hh: if w.b_hh.is_empty() {
+                    Vec::new()
+                } else {
+                    take(&w.b_hh, 1)
+                },
+            };
+            SplitPart {
+                packed: PackedLayer::new(&part, rows.len(), input, hidden),
+                b_hh: part.b_hh,
+                units,
+            }
+        })
+        .collect()
+}
+
+impl<T: Float> LayerRun<'_, T> {
+    /// [`LayerRun::recur`] for a task whose recurrence is split across threads (call inside
+    /// the pool); returns the task's final `h` and `c`.
+    pub(super) fn recur_split(
+        &self,
+        task: &Task,
+        parts: &[SplitPart<T>],
+        out: &SharedOut<T>,
+    ) -> (Vec<T>, Vec<T>) {
+        let cfg = &self.net.config;
+        let hidden = cfg.hidden_size;
+        let n = task.rows.len();
+        let (h0, mut c) = self.initial_state(task);
+        // Step s reads h[s % 2] and writes h[(s + 1) % 2].
+        let mut h = [h0, vec![T::default(); n * hidden]];
+        let longest = super::active_steps(task, self.lengths);
+        {
+            let [h0, h1] = &mut h;
+            let shared = Shared {
+                h: [SharedOut::new(h0), SharedOut::new(h1)],
+                c: SharedOut::new(&mut c),
+                next: std::array::from_fn(|_| AtomicUsize::new(0)),
+                done: AtomicUsize::new(0),
+                steps: longest,
+            };
+            let work = |own: usize| self.run_items(task, parts, own, &shared, out);
+            rayon::scope(|scope| {
+                for own in 1..PARTS {
+                    scope.spawn(move |_| work(own));
+                }
+                work(0);
+            });
+        }
+        // A row's last step wrote its final state into the buffer of that step's parity; later
+        // steps only touch the rows still running.
+        let mut h_final = vec![T::default(); n * hidden];
+        for (i, &b) in task.rows.iter().enumerate() {
+            let source = &h[self.lengths[b] % 2];
+            h_final[i * hidden..(i + 1) * hidden]
+                .copy_from_slice(&source[i * hidden..(i + 1) * hidden]);
+        }
+        (h_final, c)
+    }
+
+    /// Runs items of part `own` (and, for the caller, `own == 0`, any ready item nobody has
+    /// claimed) until every item is done.
+    fn run_items(
+        &self,
+        task: &Task,
+        parts: &[SplitPart<T>],
+        own: usize,
+        shared: &Shared<'_, T>,
+        out: &SharedOut<T>,
+    ) {
+        let cfg = &self.net.config;
+        let (hidden, features) = (cfg.hidden_size, cfg.layer_input_size(self.layer));
+        let n = task.rows.len();
+        let widest = parts.iter().map(|p| p.units.len()).max().unwrap_or(0);
+        let gates = cfg.cell.gates() * widest;
+        let mut x = vec![T::default(); n * features];
+        let mut xp = vec![T::default(); n * gates];
+        let mut rec = vec![T::default(); n * gates];
+        let mut h_part = vec![T::default(); widest];
+        let mut c_part = vec![T::default(); if shared.c.len == 0 { 0 } else { widest }];
+        let reverse = task.direction == 1;
+        let (out_stride, out_offset) = (cfg.directions() * hidden, task.direction * hidden);
+        while let Some((s, p)) = shared.claim(own) {
+            let part = &parts[p];
+            let rows = task.rows.partition_point(|&b| self.lengths[b] > s);
+            let time = |b: usize| {
+                let t = if reverse { self.lengths[b] - 1 - s } else { s };
+                b * self.steps + t
+            };
+            for (i, &b) in task.rows[..rows].iter().enumerate() {
+                let at = time(b) * features;
+                x[i * features..(i + 1) * features].copy_from_slice(&self.input[at..at + features]);
+            }
+            let width = part.units.len();
+            let g = cfg.cell.gates() * width;
+            part.packed
+                .input
+                .product(&mut xp[..rows * g], &x[..rows * features], rows);
+            // SAFETY: every item of step s - 1 is done (`claim`), and no item of step s writes
+            // this buffer (they write the other parity).
+            let h_prev = unsafe { shared.h[s % 2].read(0, rows * hidden) };
+            part.packed
+                .hidden
+                .product(&mut rec[..rows * g], h_prev, rows);
+            let (h_next, units) = (&shared.h[(s + 1) % 2], part.units.clone());
+            crate::simd::with_simd(|| {
+                for (i, &b) in task.rows[..rows].iter().enumerate() {
+                    let row_units = i * hidden + units.start..i * hidden + units.end;
+                    let h_i = &mut h_part[..width];
+                    h_i.copy_from_slice(&h_prev[row_units.clone()]);
+                    let c_i = if c_part.is_empty() {
+                        &mut [][..]
+                    } else {
+                        // SAFETY: only this part's items touch these units of `c`, and items
+                        // of consecutive steps are ordered by `claim`.
+                        c_part[..width]
+                            .copy_from_slice(unsafe { shared.c.read(row_units.start, width) });
+                        &mut c_part[..width]
+                    };
+                    let xp_i = &xp[i * g..(i + 1) * g];
+                    cfg.cell
+                        .update(xp_i, &mut rec[i * g..(i + 1) * g], &part.b_hh, h_i, c_i);
+                    // SAFETY: these units of row i belong to this item alone in step s.
+                    unsafe {
+                        h_next.write(row_units.start, h_i);
+                        if !c_i.is_empty() {
+                            shared.c.write(row_units.start, c_i);
+                        }
+                        out.write(time(b) * out_stride + out_offset + units.start, h_i);
+                    }
+                }
+            });
+            shared.finish();
+        }
+    }
+}
+
+/// What the threads of one split recurrence share.
+struct Shared<'a, T> {
+    h: [SharedOut<'a, T>; 2],
+    c: SharedOut<'a, T>,
+    /// Per part, the next step whose item nobody has claimed.
+    next: [AtomicUsize; PARTS],
+    /// Items finished so far: every part of steps `< done / PARTS` is done.
+    done: AtomicUsize,
+    steps: usize,
+}
+
+impl<T> Shared<'_, T> {
+    /// Claims a ready item, `(step, part)`, waiting while none is; `None` once every item is
+    /// done (or, for a helper, every item of its part is claimed). A thread holding a claim is
+    /// running it, so waits are short; yielding after a while keeps an oversubscribed machine
+    /// moving.
+    fn claim(&self, own: usize) -> Option<(usize, usize)> {
+        let mut spins = 0u32;
+        loop {
+            let done = self.done.load(Ordering::Acquire);
+            if done >= self.steps * PARTS {
+                return None;
+            }
+            let ready = done / PARTS;
+            let candidates = std::iter::once(own).chain((0..PARTS).filter(|&p| own == 0 && p != 0));
+            for p in candidates {
+                let s = self.next[p].load(Ordering::Relaxed);
+                if s >= self.steps && p == own && own != 0 {
+                    return None;
+                }
+                if s <= ready
+                    && s < self.steps
+                    && self.next[p]
+                        .compare_exchange(s, s + 1, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    return Some((s, p));
+                }
+            }
+            if spins < 4096 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// Marks a claimed item done.
+    fn finish(&self) {
+        self.done.fetch_add(1, Ordering::Release);
+    }
+}
