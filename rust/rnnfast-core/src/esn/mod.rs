@@ -19,6 +19,7 @@ pub mod reservoir;
 pub mod ridge;
 pub mod sparse;
 pub mod spectral;
+mod widest;
 
 pub use online::{OnlineRule, OnlineState, fit_online};
 pub use pool::{Pooled, pool_states};

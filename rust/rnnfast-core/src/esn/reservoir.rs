@@ -12,6 +12,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::widest::widest;
 use super::{Activation, Csr};
 use crate::error::expect_len;
 use crate::float::check_finite;
@@ -66,33 +67,16 @@ impl<T: Float> Readout<'_, T> {
     }
 
     fn apply(&self, state: &[T], out: &mut [T]) {
-        let args = (self.coef, self.intercept, state, out);
-        #[cfg(target_arch = "x86_64")]
-        match crate::simd::active_arch() {
-            // SAFETY: `active_arch` only reports levels this CPU supports.
-            crate::simd::Arch::Avx512 => return unsafe { readout_avx512(args) },
-            // SAFETY: as above.
-            crate::simd::Arch::Avx2 => return unsafe { readout_avx2(args) },
-            crate::simd::Arch::Scalar => {}
-        }
-        readout_rows(args)
+        readout_widest((self.coef, self.intercept, state, out));
     }
 }
 
 /// `(coef, intercept, state, out)` of [`Readout::apply`].
 type ReadoutArgs<'a, T> = (&'a [T], &'a [T], &'a [T], &'a mut [T]);
 
-// Per-level variants, as for `Csr::mul_block` (a `with_simd` closure would stay baseline code).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn readout_avx512<T: Float>(args: ReadoutArgs<'_, T>) {
-    readout_rows(args)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn readout_avx2<T: Float>(args: ReadoutArgs<'_, T>) {
-    readout_rows(args)
+widest! {
+    /// [`readout_rows`] compiled for the widest instruction set.
+    fn readout_widest<T: Float>(ReadoutArgs<'_, T>) = readout_rows;
 }
 
 #[inline(always)]
@@ -430,7 +414,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
         let total_steps: usize = lengths.iter().sum();
         let flops = 2 * (self.w.nnz() + n * self.features) * total_steps;
         let run_one = |(members, sink): (&Vec<usize>, &mut S)| {
-            self.run_group(seqs, &lengths, members, h0, sink)
+            group_widest((self, seqs, &lengths, members, h0, sink))
         };
         let lasts: Vec<Vec<T>> = if threads > 1 && groups.len() > 1 && flops >= PARALLEL_MIN_FLOPS {
             par::install(threads, || {
@@ -453,30 +437,10 @@ impl<'a, T: Float> Reservoir<'a, T> {
     }
 
     /// The time loop of one group; returns its members' last states, `(members, units)`.
-    fn run_group<S: StateSink<T>>(
-        &self,
-        seqs: &Sequences<T>,
-        lengths: &[usize],
-        members: &[usize],
-        h0: Option<&[T]>,
-        sink: &mut S,
-    ) -> Vec<T> {
-        let args = (self, seqs, lengths, members, h0, sink);
-        #[cfg(target_arch = "x86_64")]
-        match crate::simd::active_arch() {
-            // SAFETY: `active_arch` only reports levels this CPU supports.
-            crate::simd::Arch::Avx512 => return unsafe { group_avx512(args) },
-            // SAFETY: as above.
-            crate::simd::Arch::Avx2 => return unsafe { group_avx2(args) },
-            crate::simd::Arch::Scalar => {}
-        }
-        group_portable(args)
-    }
-
-    /// [`Self::run_group`]'s body, inlined into each instruction-set variant: the input add,
-    /// the leaky update and the state copies of the time loop then use the wide registers.
+    /// Inlined into each instruction-set variant of [`group_widest`]: the input add, the leaky
+    /// update and the state copies then use the wide registers.
     #[inline(always)]
-    fn run_group_portable<S: StateSink<T>>(
+    fn run_group<S: StateSink<T>>(
         &self,
         seqs: &Sequences<T>,
         lengths: &[usize],
@@ -559,7 +523,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
     }
 }
 
-/// The arguments of [`Reservoir::run_group`], passed as one value to its per-level variants.
+/// The arguments of `Reservoir::run_group`, passed as one value to its per-level variants.
 type GroupArgs<'a, T, S> = (
     &'a Reservoir<'a, T>,
     &'a Sequences<'a, T>,
@@ -573,20 +537,12 @@ type GroupArgs<'a, T, S> = (
 fn group_portable<T: Float, S: StateSink<T>>(
     (res, seqs, lengths, members, h0, sink): GroupArgs<'_, T, S>,
 ) -> Vec<T> {
-    res.run_group_portable(seqs, lengths, members, h0, sink)
+    res.run_group(seqs, lengths, members, h0, sink)
 }
 
-// Not `simd::with_simd`: a closure around the time loop would absorb it and stay baseline code.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn group_avx512<T: Float, S: StateSink<T>>(args: GroupArgs<'_, T, S>) -> Vec<T> {
-    group_portable(args)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn group_avx2<T: Float, S: StateSink<T>>(args: GroupArgs<'_, T, S>) -> Vec<T> {
-    group_portable(args)
+widest! {
+    /// The time loop of one group compiled for the widest instruction set.
+    fn group_widest<T: Float, S: StateSink<T>>(GroupArgs<'_, T, S>) -> Vec<T> = group_portable;
 }
 
 /// The noise stream of sequence `index`: its SplitMix64 stream under `seed`, advanced once and

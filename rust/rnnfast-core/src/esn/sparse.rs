@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use super::widest::widest;
 use crate::float::check_finite;
 use crate::{Float, Result, RnnError};
 
@@ -145,16 +146,7 @@ impl<T: Float> Csr<T> {
             }
             return;
         }
-        let args = (self, x, out, rows, (stride, active));
-        #[cfg(target_arch = "x86_64")]
-        match crate::simd::active_arch() {
-            // SAFETY: `active_arch` only reports levels this CPU supports.
-            crate::simd::Arch::Avx512 => return unsafe { wide_avx512(args) },
-            // SAFETY: as above.
-            crate::simd::Arch::Avx2 => return unsafe { wide_avx2(args) },
-            crate::simd::Arch::Scalar => {}
-        }
-        mul_block_wide(args);
+        mul_block_widest((self, x, out, rows, (stride, active)));
     }
 
     /// The same matrix with `f64` values (for the eigensolvers).
@@ -190,18 +182,9 @@ type WideArgs<'a, T> = (
     (usize, usize),
 );
 
-// Not `simd::with_simd`: a closure around `mul_block_wide` would absorb it and stay baseline
-// code (SSE2, 4 lanes).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn wide_avx512<T: Float>(args: WideArgs<'_, T>) {
-    mul_block_wide(args)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn wide_avx2<T: Float>(args: WideArgs<'_, T>) {
-    mul_block_wide(args)
+widest! {
+    /// [`mul_block_wide`] compiled for the widest instruction set.
+    fn mul_block_widest<T: Float>(WideArgs<'_, T>) = mul_block_wide;
 }
 
 /// The block product for several columns: each row's sums for [`LANES`] columns at a time
