@@ -11,6 +11,7 @@ One seed's NRMSE says little (over seeds 0-7 at 1000 units, each library's range
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -53,7 +54,9 @@ def _rnnfast(library: str, units: int, threads: int, washout: int, seed: int = 0
     )
 
 
-def _setup_mackey_glass(units: int, library: str, threads: int, seed: int = 0) -> Runner:
+def _setup_mackey_glass(
+    units: int, library: str, threads: int, seed: int = 0
+) -> Callable[[], float]:
     series = mackey_glass(_TRAIN + _TEST + 1)
     x, y = series[:-1], series[1:]
     train, test = slice(0, _TRAIN), slice(_TRAIN, None)
