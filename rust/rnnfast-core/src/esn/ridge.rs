@@ -262,21 +262,25 @@ pub fn fit_ridge<T: Float>(
         })?;
         (finish(sinks), last)
     };
-    let mut xtx = vec![0.0; width * width];
-    let mut xty = vec![0.0; width * outputs];
-    let mut count = 0;
-    for g in sums {
-        xtx.iter_mut().zip(&g.xtx).for_each(|(a, b)| *a += b);
-        xty.iter_mut().zip(&g.xty).for_each(|(a, b)| *a += b);
-        count += g.count;
+    // The first group's sums become the total (no extra O(units²) buffer), then the others
+    // are added in group order.
+    let mut groups = sums.into_iter();
+    let mut total = groups.next().unwrap_or_else(|| Sums::new(width, outputs));
+    for g in groups {
+        total.xtx.iter_mut().zip(&g.xtx).for_each(|(a, b)| *a += b);
+        total.xty.iter_mut().zip(&g.xty).for_each(|(a, b)| *a += b);
+        total.count += g.count;
     }
+    let Sums {
+        xtx, xty, count, ..
+    } = total;
     if count == 0 {
         return Err(RnnError::param(
             "washout",
             format!("{washout} discards every time step: nothing is left to fit"),
         ));
     }
-    let solution = solve_normal_equations(&xtx, &xty, width, outputs, alpha)?;
+    let solution = solve_normal_equations(xtx, &xty, width, outputs, alpha)?;
     let coef = (0..outputs)
         .flat_map(|k| solution.col(k).iter().take(n).copied().collect::<Vec<_>>())
         .collect();
@@ -290,9 +294,9 @@ pub fn fit_ridge<T: Float>(
 }
 
 /// Solves `(XᵀX + alpha·I') B = XᵀY` by Cholesky, `I'` sparing the last (intercept) row.
-/// `xtx` holds the lower triangle only.
+/// `xtx` holds the lower triangle only; it is freed once copied into the full matrix.
 fn solve_normal_equations(
-    xtx: &[f64],
+    xtx: Vec<f64>,
     xty: &[f64],
     width: usize,
     outputs: usize,
@@ -302,6 +306,8 @@ fn solve_normal_equations(
         let (r, c) = if i >= j { (i, j) } else { (j, i) };
         xtx[r * width + c] + if i == j && i + 1 < width { alpha } else { 0.0 }
     });
+    // Only the matrix and its factor need to coexist (at 2000 units each is 32 MB).
+    drop(xtx);
     let mut b = Mat::<f64>::from_fn(width, outputs, |i, k| xty[i * outputs + k]);
     let llt = a.llt(Side::Lower).map_err(|_| {
         RnnError::param(
@@ -309,6 +315,7 @@ fn solve_normal_equations(
             format!("the state covariance is singular with alpha={alpha}; increase alpha"),
         )
     })?;
+    drop(a);
     llt.solve_in_place(b.as_mut());
     Ok(b)
 }
@@ -332,14 +339,14 @@ mod tests {
                 }
             }
         }
-        let b = solve_normal_equations(&xtx, &xty, 2, 1, 0.0).unwrap();
+        let b = solve_normal_equations(xtx, &xty, 2, 1, 0.0).unwrap();
         assert!((b[(0, 0)] - 2.0).abs() < 1e-12);
         assert!((b[(1, 0)] - 1.0).abs() < 1e-12);
     }
 
     #[test]
     fn singular_system_asks_for_alpha() {
-        let err = solve_normal_equations(&[0.0; 4], &[0.0; 2], 2, 1, 0.0).unwrap_err();
+        let err = solve_normal_equations(vec![0.0; 4], &[0.0; 2], 2, 1, 0.0).unwrap_err();
         assert!(err.to_string().contains("alpha"));
     }
 }
