@@ -265,6 +265,7 @@ class _RecurrentNetwork:
         >>> buffer = np.empty(5, dtype=np.float32)
         >>> _ = session.step(x[0], out=buffer)
         >>> session.reset()
+
         """
         batch_size = check_positive_int("batch_size", batch_size)
         return _rnnfast.Stream(self._native, batch_size, self)
