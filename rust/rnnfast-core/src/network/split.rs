@@ -149,8 +149,6 @@ impl<T: Float> LayerRun<'_, T> {
         let gates = cfg.cell.gates() * widest;
         let mut x = vec![T::default(); shared.chunk * n * features];
         let mut rec = vec![T::default(); n * gates];
-        let mut h_part = vec![T::default(); widest];
-        let mut c_part = vec![T::default(); if shared.c.len == 0 { 0 } else { widest }];
         let (out_stride, out_offset) = (cfg.directions() * hidden, task.direction * hidden);
         if own != 0 {
             shared.helpers.0.fetch_add(1, Ordering::Relaxed);
@@ -180,30 +178,24 @@ impl<T: Float> LayerRun<'_, T> {
             let (h_next, units) = (&shared.h[(s + 1) % 2], part.units.clone());
             crate::simd::with_simd(|| {
                 for (i, &b) in task.rows[..rows].iter().enumerate() {
-                    let row_units = i * hidden + units.start..i * hidden + units.end;
-                    let h_i = &mut h_part[..width];
-                    h_i.copy_from_slice(&h_prev[row_units.clone()]);
-                    let c_i = if c_part.is_empty() {
-                        &mut [][..]
-                    } else {
-                        // SAFETY: only this part's items touch these units of `c`, and items
-                        // of consecutive steps are ordered by `claim`.
-                        c_part[..width]
-                            .copy_from_slice(unsafe { shared.c.read(row_units.start, width) });
-                        &mut c_part[..width]
+                    let start = i * hidden + units.start;
+                    // SAFETY: these units of row i belong to this item alone in step s (of
+                    // `c`: to part p alone, whose items run one step after another).
+                    let (h_i, c_i) = unsafe {
+                        let c_i = if shared.c.len == 0 {
+                            &mut [][..]
+                        } else {
+                            shared.c.read_mut(start, width)
+                        };
+                        (h_next.read_mut(start, width), c_i)
                     };
+                    h_i.copy_from_slice(&h_prev[start..start + width]);
                     let xp_i = &xp[i * g..(i + 1) * g];
                     cfg.cell
                         .update(xp_i, &mut rec[i * g..(i + 1) * g], &part.b_hh, h_i, c_i);
-                    // SAFETY: these units of row i belong to this item alone in step s.
-                    unsafe {
-                        h_next.write(row_units.start, h_i);
-                        if !c_i.is_empty() {
-                            shared.c.write(row_units.start, c_i);
-                        }
-                        let at = self.time_row(task, b, s) * out_stride + out_offset;
-                        out.write(at + units.start, h_i);
-                    }
+                    let at = self.time_row(task, b, s) * out_stride + out_offset;
+                    // SAFETY: as above, for this row's output.
+                    unsafe { out.write(at + units.start, h_i) };
                 }
             });
             shared.finish();
