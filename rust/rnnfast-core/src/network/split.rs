@@ -15,7 +15,7 @@
 //! single-threaded path.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::{LayerRun, LayerWeights, PackedLayer, SharedOut, Task};
 use crate::Float;
@@ -111,6 +111,7 @@ impl<T: Float> LayerRun<'_, T> {
                 next: std::array::from_fn(|_| Padded(AtomicUsize::new(0))),
                 done: Padded(AtomicUsize::new(0)),
                 helpers: Padded(AtomicUsize::new(0)),
+                abandoned: AtomicBool::new(false),
                 steps: longest,
             };
             let work = |own: usize| self.run_items(task, parts, own, &shared, out);
@@ -153,6 +154,8 @@ impl<T: Float> LayerRun<'_, T> {
         if own != 0 {
             shared.helpers.0.fetch_add(1, Ordering::Relaxed);
         }
+        // A thread that panics holding a claim must not leave the others waiting for it.
+        let _guard = AbandonOnPanic(&shared.abandoned);
         while let Some((s, p)) = shared.claim(own) {
             let part = &parts[p];
             let rows = self.active(task, s);
@@ -213,6 +216,17 @@ const YIELD_AFTER_SPINS: u32 = 4096;
 #[repr(align(128))]
 struct Padded(AtomicUsize);
 
+/// Sets its flag when dropped during a panic.
+struct AbandonOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for AbandonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// What the threads of one split recurrence share.
 struct Shared<'a, T> {
     h: [SharedOut<'a, T>; 2],
@@ -227,6 +241,8 @@ struct Shared<'a, T> {
     done: Padded,
     /// Helpers that have started claiming.
     helpers: Padded,
+    /// Set when a thread panicked: the others stop, and the scope re-raises the panic.
+    abandoned: AtomicBool,
     steps: usize,
 }
 
@@ -239,7 +255,7 @@ impl<T> Shared<'_, T> {
         let mut spins = 0u32;
         loop {
             let done = self.done.0.load(Ordering::Acquire);
-            if done >= self.steps * PARTS {
+            if done >= self.steps * PARTS || self.abandoned.load(Ordering::Relaxed) {
                 return None;
             }
             let ready = done / PARTS;
