@@ -37,6 +37,13 @@ def test_table_has_peak_column(capsys, restore_threads):
     assert row.endswith("%")
 
 
+def test_isolated_rows_run_in_fresh_processes(capsys):
+    argv = ["--family", "inference", "--filter", "rnn-b1", "--threads", "1", "--repeat", "1"]
+    assert cli.main([*argv, "--no-peak", "--isolate"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("rnn-b1")]
+    assert any(" rnnfast " in row and "1.00" in row for row in rows)
+
+
 def test_sweep_plot(tmp_path, restore_threads):
     pytest.importorskip("matplotlib")
     curves = sweep([1], repeat=1, hidden_sizes=[8, 16], batch_sizes=[1, 2])

@@ -103,6 +103,8 @@ def test_bad_input_is_refused_with_clear_errors():
         session.step(np.zeros((2, 3), dtype=np.float32), out=np.zeros((2, 5), dtype=np.float32))
     with pytest.raises(TypeError, match="out"):
         session.step(np.zeros((2, 3), dtype=np.float32), out=np.zeros((2, 4)))
+    with pytest.raises(TypeError, match="floating-point"):
+        session.step(np.zeros((2, 3), dtype=np.int64))
     with pytest.raises(ShapeError, match="pair"):
         session.state = np.zeros((1, 2, 4), dtype=np.float32)
     with pytest.raises(ShapeError, match="h"):

@@ -35,6 +35,22 @@ def test_eight_threads_on_one_model_match_serial_calls():
         np.testing.assert_array_equal(got, want)
 
 
+def test_split_recurrences_from_eight_threads_match_serial_calls(restore_threads):
+    # Batch 1 on two threads splits each step by hidden units; eight such calls at once share
+    # the pool, so helpers are often late or absent and callers must finish alone.
+    rnnfast.set_num_threads(2)
+    model = rnnfast.LSTM(8, 128, num_layers=2, random_state=2)
+    rng = np.random.default_rng(2)
+    inputs = [rng.normal(size=(1, 60 + i, 8)).astype(np.float32) for i in range(24)]
+    rnnfast.set_num_threads(1)
+    serial = [model(x)[0] for x in inputs]
+    rnnfast.set_num_threads(2)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        concurrent = list(pool.map(lambda x: model(x)[0], inputs))
+    for got, want in zip(concurrent, serial, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("cell", [rnnfast.LSTM, rnnfast.GRU, rnnfast.RNN])
 def test_thread_count_does_not_change_results(cell, restore_threads):
     model = cell(16, 64, num_layers=2, bidirectional=True, random_state=1)

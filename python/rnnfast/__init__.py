@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import _rnnfast, datasets
+from ._rnnfast import Stream
 from ._torch import from_torch
 from .exceptions import (
     EncodingError,
@@ -73,6 +74,7 @@ __all__ = [
     "RnnfastError",
     "SequenceModel",
     "ShapeError",
+    "Stream",
     "__version__",
     "datasets",
     "from_torch",

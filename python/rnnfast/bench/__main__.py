@@ -1,12 +1,16 @@
 """``python -m rnnfast.bench``: every library side by side in one process, as a table.
 
 Usage: ``python -m rnnfast.bench [--family NAME ...] [--threads 1 2] [--repeat 7]
-[--filter TEXT] [--no-peak] [--plot PATH.png]``. Each row is the median wall time of one
-call; ``ratio`` is the competitor's time over rnnfast's (above 1: rnnfast is faster);
+[--filter TEXT] [--isolate] [--no-peak] [--plot PATH.png]``. Each row is the median wall time
+of one call; ``ratio`` is the competitor's time over rnnfast's (above 1: rnnfast is faster);
 ``GFLOP/s`` is shown where the workload states its operation count, and ``% peak`` relates it
 to the machine's matrix-product peak in the workload's dtype with as many threads, measured
 once per run with NumPy in a fresh process (see ``rnnfast.bench._peak``). The families'
 reports (scaling, memory) follow the table.
+
+``--isolate`` measures every row in a fresh interpreter. Without it, the thread pools of the
+libraries measured before a row (torch's OpenMP threads, onnxruntime's) may still be spinning
+on the cores while it runs, which penalises multi-threaded rows; use it for figures to record.
 
 ``--plot PATH.png`` runs the throughput sweep instead (LSTM GFLOP/s against hidden size and
 batch size, each library installed, each ``--threads``) and saves it; it needs matplotlib
@@ -21,6 +25,7 @@ import sys
 from . import LibraryMissing, Workload, families, reports, time_call, workloads
 from ._libraries import require
 from ._peak import matmul_peak_gflops
+from ._process import run_python
 from ._sweep import plot, sweep
 
 Peaks = dict[tuple[str, int], float]
@@ -33,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeat", type=int, default=7, help="samples per row (median)")
     parser.add_argument("--filter", default="", help="only workloads whose name contains this")
+    parser.add_argument("--isolate", action="store_true", help="each row in a fresh process")
     parser.add_argument("--no-peak", action="store_true", help="skip the peak measurement")
     parser.add_argument("--peak-size", type=int, default=2048, help="matrix order of the peak")
     parser.add_argument("--plot", metavar="PATH", help="run the throughput sweep, save a PNG")
@@ -44,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     selected = [w for family in names for w in workloads(family) if args.filter in w.name]
     if selected:
         peaks = {} if args.no_peak else _measure_peaks(selected, args.threads, args.peak_size)
-        _print_table(selected, args.threads, args.repeat, peaks)
+        _print_table(selected, args.threads, args.repeat, peaks, args.isolate)
     extra = [r for family in names for r in reports(family) if args.filter in r.name]
     if extra and selected:
         print()
@@ -71,7 +77,9 @@ def _measure_peaks(selected: list[Workload], threads: list[int], size: int) -> P
     return peaks
 
 
-def _print_table(selected: list[Workload], threads: list[int], repeat: int, peaks: Peaks) -> None:
+def _print_table(
+    selected: list[Workload], threads: list[int], repeat: int, peaks: Peaks, isolate: bool
+) -> None:
     header = (
         f"{'workload':<28} {'thr':>3} {'library':<12} {'median':>11} {'ratio':>7} "
         f"{'GFLOP/s':>8} {'% peak':>6}"
@@ -84,11 +92,10 @@ def _print_table(selected: list[Workload], threads: list[int], repeat: int, peak
             for library in workload.libraries:
                 row = f"{workload.name:<28} {n_threads:>3} {library:<12}"
                 try:
-                    run = workload.setup(library, n_threads)
+                    median = _median(workload, library, n_threads, repeat, isolate)
                 except LibraryMissing as missing:
                     print(f"{row} skipped: {missing}")
                     continue
-                median = time_call(run, repeat=repeat).median
                 baseline = median if baseline is None else baseline
                 figures = f"{_format_time(median):>11} {median / baseline:7.2f}"
                 if workload.flops:
@@ -96,6 +103,23 @@ def _print_table(selected: list[Workload], threads: list[int], repeat: int, peak
                     peak = peaks.get((workload.dtype, n_threads))
                     figures += f" {gflops:8.1f} " + (f"{gflops / peak:6.1%}" if peak else "")
                 print(f"{row} {figures}", flush=True)
+
+
+_ROW_SCRIPT = """
+import sys
+from rnnfast.bench import time_call, workloads
+family, name, library, threads, repeat = sys.argv[1:]
+(workload,) = [w for w in workloads(family) if w.name == name]
+print(time_call(workload.setup(library, int(threads)), repeat=int(repeat)).median)
+"""
+
+
+def _median(workload: Workload, library: str, threads: int, repeat: int, isolate: bool) -> float:
+    """The median time of one call, measured here or in a fresh interpreter."""
+    if isolate:
+        args = (workload.family, workload.name, library, str(threads), str(repeat))
+        return float(run_python(_ROW_SCRIPT, *args))
+    return time_call(workload.setup(library, threads), repeat=repeat).median
 
 
 def _sweep_and_plot(path: str, threads: list[int], repeat: int) -> int:

@@ -49,9 +49,14 @@ fn bench_activations<T: Copy>(
 }
 
 /// Packed products against their scalar twin and against faer's general product, at the
-/// shapes of one recurrent step: batch 1 (LSTM, 128 hidden) and batch 64 (LSTM, 256 hidden).
+/// shapes of one recurrent step: batch 1 (LSTM, 128 hidden), and batch 64 (LSTM, 256 hidden)
+/// on one thread or split in two slices of 32.
 fn packed_products(c: &mut Criterion) {
-    for (m, n, k) in [(1usize, 512usize, 128usize), (64, 1024, 256)] {
+    for (m, n, k) in [
+        (1usize, 512usize, 128usize),
+        (32, 1024, 256),
+        (64, 1024, 256),
+    ] {
         let mut group = c.benchmark_group(format!("packed_{m}x{n}x{k}"));
         group.throughput(Throughput::Elements((2 * m * n * k) as u64));
         let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.37).sin()).collect();

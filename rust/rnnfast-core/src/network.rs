@@ -20,6 +20,7 @@
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -489,6 +490,38 @@ impl<T: Float> LayerRun<'_, T> {
         (gather(self.init.h0), c)
     }
 
+    /// How many of a task's rows are still running at processing step `s`.
+    fn active(&self, task: &Task, s: usize) -> usize {
+        task.rows.partition_point(|&b| self.lengths[b] > s)
+    }
+
+    /// The input row (`sequence · steps + time`) that sequence `b` reads at processing step
+    /// `s`: the backward direction starts at each sequence's own last step.
+    fn time_row(&self, task: &Task, b: usize, s: usize) -> usize {
+        let t = if task.direction == 1 {
+            self.lengths[b] - 1 - s
+        } else {
+            s
+        };
+        b * self.steps + t
+    }
+
+    /// Copies the inputs of processing steps `steps` into `x`, step by step, each step's
+    /// running rows in task order; returns the number of rows copied.
+    fn gather_inputs(&self, task: &Task, steps: Range<usize>, x: &mut [T]) -> usize {
+        let features = self.net.config.layer_input_size(self.layer);
+        let mut m = 0;
+        for s in steps {
+            for &b in &task.rows[..self.active(task, s)] {
+                let row = self.time_row(task, b, s) * features;
+                x[m * features..(m + 1) * features]
+                    .copy_from_slice(&self.input[row..row + features]);
+                m += 1;
+            }
+        }
+        m
+    }
+
     /// The time loop of one task; returns its final `h` and `c`, rows in task order.
     ///
     /// Inputs are projected a chunk of steps at a time (one product over the chunk's running
@@ -504,34 +537,20 @@ impl<T: Float> LayerRun<'_, T> {
         let n = task.rows.len();
         let (mut h, mut c) = self.initial_state(task);
         let longest = active_steps(task, self.lengths);
-        let chunk = (CHUNK_ROWS / n).clamp(1, MAX_CHUNK_STEPS).min(longest);
+        let chunk = chunk_steps(n, longest);
         let mut x = vec![T::default(); chunk * n * features];
         let mut xp = vec![T::default(); chunk * n * gates];
         let mut rec = vec![T::default(); n * gates];
-        let reverse = task.direction == 1;
         let (out_stride, out_offset) = (dirs * hidden, task.direction * hidden);
-        let time = |b: usize, s: usize| {
-            let t = if reverse { self.lengths[b] - 1 - s } else { s };
-            b * self.steps + t
-        };
-        let active = |s: usize| task.rows.partition_point(|&b| self.lengths[b] > s);
         for first in (0..longest).step_by(chunk) {
             let last = (first + chunk).min(longest);
-            let mut m = 0;
-            for s in first..last {
-                for &b in &task.rows[..active(s)] {
-                    let row = time(b, s) * features;
-                    x[m * features..(m + 1) * features]
-                        .copy_from_slice(&self.input[row..row + features]);
-                    m += 1;
-                }
-            }
+            let m = self.gather_inputs(task, first..last, &mut x);
             packed
                 .input
                 .product(&mut xp[..m * gates], &x[..m * features], m);
             let mut done = 0;
             for s in first..last {
-                let rows = active(s);
+                let rows = self.active(task, s);
                 let xp_s = &xp[done * gates..(done + rows) * gates];
                 let c_s = if c.is_empty() {
                     &mut [][..]
@@ -546,7 +565,7 @@ impl<T: Float> LayerRun<'_, T> {
                 for (i, &b) in task.rows[..rows].iter().enumerate() {
                     let h_i = &h[i * hidden..(i + 1) * hidden];
                     // SAFETY: (row, direction) pairs are disjoint across tasks; see `SharedOut`.
-                    unsafe { out.write(time(b, s) * out_stride + out_offset, h_i) };
+                    unsafe { out.write(self.time_row(task, b, s) * out_stride + out_offset, h_i) };
                 }
                 done += rows;
             }
@@ -558,6 +577,13 @@ impl<T: Float> LayerRun<'_, T> {
 /// Steps the longest sequence of a task runs.
 fn active_steps(task: &Task, lengths: &[usize]) -> usize {
     task.rows.first().map_or(0, |&b| lengths[b])
+}
+
+/// Steps per chunk of input projections for `rows` sequences running at most `longest` steps.
+fn chunk_steps(rows: usize, longest: usize) -> usize {
+    (CHUNK_ROWS / rows.max(1))
+        .clamp(1, MAX_CHUNK_STEPS)
+        .min(longest)
 }
 
 /// Rows of input projections per chunk of steps: enough rows for an efficient product, few
@@ -633,6 +659,15 @@ impl<'a, T: Copy> SharedOut<'a, T> {
         assert!(offset + len <= self.len, "shared read out of bounds");
         // SAFETY: in bounds (checked above); no concurrent writer by the caller's contract.
         unsafe { std::slice::from_raw_parts(self.ptr.add(offset), len) }
+    }
+
+    /// # Safety
+    /// No other thread may access `offset..offset + len` while the returned slice lives.
+    #[allow(clippy::mut_from_ref)] // exclusivity is the caller's contract, as for `write`
+    unsafe fn read_mut(&self, offset: usize, len: usize) -> &mut [T] {
+        assert!(offset + len <= self.len, "shared access out of bounds");
+        // SAFETY: in bounds (checked above); exclusive by the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(offset), len) }
     }
 
     /// # Safety

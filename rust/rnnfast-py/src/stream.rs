@@ -167,7 +167,7 @@ fn step_typed<'py, T: Float + Element>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let cfg = net.config();
     let batch = state.batch();
-    let x = as_array::<T>(py, x)?;
+    let x = as_array::<T>(py, "x", x)?;
     let unbatched = x.ndim() == 1;
     let expected: &[Option<usize>] = if unbatched {
         &[Some(cfg.input_size)]
@@ -201,9 +201,11 @@ fn step_typed<'py, T: Float + Element>(
     Ok(target)
 }
 
-/// `obj` itself when it is already an array of `T`; otherwise converted once by NumPy.
+/// `obj` itself when it is already a C-contiguous array of `T`; otherwise converted once by the
+/// package's own validation, which refuses non-float input with the same error as `forward`.
 fn as_array<'py, T: Element>(
     py: Python<'py>,
+    name: &str,
     obj: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
     if let Ok(array) = obj.cast::<PyArrayDyn<T>>()
@@ -211,8 +213,10 @@ fn as_array<'py, T: Element>(
     {
         return Ok(array.clone());
     }
-    let numpy = py.import("numpy")?;
-    let converted = numpy.call_method1("ascontiguousarray", (obj, T::get_dtype(py)))?;
+    let convert = py
+        .import("rnnfast._validation")?
+        .getattr("as_float_array")?;
+    let converted = convert.call1((name, obj, T::get_dtype(py)))?;
     Ok(converted.cast_into::<PyArrayDyn<T>>()?)
 }
 
@@ -252,9 +256,9 @@ fn set_typed<T: Float + Element>(
 ) -> PyResult<()> {
     let py = h.py();
     let expected = dims.map(Some);
-    let h = as_array::<T>(py, h)?;
+    let h = as_array::<T>(py, "h", h)?;
     let h = Checked::<T>::new("h", h.as_any(), &expected)?;
-    let c = c.map(|c| as_array::<T>(py, c)).transpose()?;
+    let c = c.map(|c| as_array::<T>(py, "c", c)).transpose()?;
     let c = c
         .as_ref()
         .map(|c| Checked::<T>::new("c", c.as_any(), &expected))

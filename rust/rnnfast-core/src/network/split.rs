@@ -15,7 +15,7 @@
 //! single-threaded path.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::{LayerRun, LayerWeights, PackedLayer, SharedOut, Task};
 use crate::Float;
@@ -94,13 +94,24 @@ impl<T: Float> LayerRun<'_, T> {
         // Step s reads h[s % 2] and writes h[(s + 1) % 2].
         let mut h = [h0, vec![T::default(); n * hidden]];
         let longest = super::active_steps(task, self.lengths);
+        let chunk = super::chunk_steps(n, longest);
+        // Per part, the input projections of its current chunk of steps: written by the part's
+        // item at the chunk's first step, read by its items of the following steps.
+        let mut xp: Vec<Vec<T>> = parts
+            .iter()
+            .map(|p| vec![T::default(); chunk * n * cfg.cell.gates() * p.units.len()])
+            .collect();
         {
             let [h0, h1] = &mut h;
             let shared = Shared {
                 h: [SharedOut::new(h0), SharedOut::new(h1)],
                 c: SharedOut::new(&mut c),
-                next: std::array::from_fn(|_| AtomicUsize::new(0)),
-                done: AtomicUsize::new(0),
+                xp: xp.iter_mut().map(|b| SharedOut::new(b)).collect(),
+                chunk,
+                next: std::array::from_fn(|_| Padded(AtomicUsize::new(0))),
+                done: Padded(AtomicUsize::new(0)),
+                helpers: Padded(AtomicUsize::new(0)),
+                abandoned: AtomicBool::new(false),
                 steps: longest,
             };
             let work = |own: usize| self.run_items(task, parts, own, &shared, out);
@@ -137,29 +148,30 @@ impl<T: Float> LayerRun<'_, T> {
         let n = task.rows.len();
         let widest = parts.iter().map(|p| p.units.len()).max().unwrap_or(0);
         let gates = cfg.cell.gates() * widest;
-        let mut x = vec![T::default(); n * features];
-        let mut xp = vec![T::default(); n * gates];
+        let mut x = vec![T::default(); shared.chunk * n * features];
         let mut rec = vec![T::default(); n * gates];
-        let mut h_part = vec![T::default(); widest];
-        let mut c_part = vec![T::default(); if shared.c.len == 0 { 0 } else { widest }];
-        let reverse = task.direction == 1;
         let (out_stride, out_offset) = (cfg.directions() * hidden, task.direction * hidden);
+        if own != 0 {
+            shared.helpers.0.fetch_add(1, Ordering::Relaxed);
+        }
+        // A thread that panics holding a claim must not leave the others waiting for it.
+        let _guard = AbandonOnPanic(&shared.abandoned);
         while let Some((s, p)) = shared.claim(own) {
             let part = &parts[p];
-            let rows = task.rows.partition_point(|&b| self.lengths[b] > s);
-            let time = |b: usize| {
-                let t = if reverse { self.lengths[b] - 1 - s } else { s };
-                b * self.steps + t
-            };
-            for (i, &b) in task.rows[..rows].iter().enumerate() {
-                let at = time(b) * features;
-                x[i * features..(i + 1) * features].copy_from_slice(&self.input[at..at + features]);
-            }
+            let rows = self.active(task, s);
             let width = part.units.len();
             let g = cfg.cell.gates() * width;
-            part.packed
-                .input
-                .product(&mut xp[..rows * g], &x[..rows * features], rows);
+            let first = s - s % shared.chunk;
+            if s == first {
+                let last = (first + shared.chunk).min(shared.steps);
+                let m = self.gather_inputs(task, first..last, &mut x);
+                // SAFETY: only part p's items touch its projections, one step after another.
+                let xp = unsafe { shared.xp[p].read_mut(0, m * g) };
+                part.packed.input.product(xp, &x[..m * features], m);
+            }
+            let offset: usize = (first..s).map(|t| self.active(task, t)).sum();
+            // SAFETY: as above.
+            let xp = unsafe { shared.xp[p].read(offset * g, rows * g) };
             // SAFETY: every item of step s - 1 is done (`claim`), and no item of step s writes
             // this buffer (they write the other parity).
             let h_prev = unsafe { shared.h[s % 2].read(0, rows * hidden) };
@@ -169,32 +181,48 @@ impl<T: Float> LayerRun<'_, T> {
             let (h_next, units) = (&shared.h[(s + 1) % 2], part.units.clone());
             crate::simd::with_simd(|| {
                 for (i, &b) in task.rows[..rows].iter().enumerate() {
-                    let row_units = i * hidden + units.start..i * hidden + units.end;
-                    let h_i = &mut h_part[..width];
-                    h_i.copy_from_slice(&h_prev[row_units.clone()]);
-                    let c_i = if c_part.is_empty() {
-                        &mut [][..]
-                    } else {
-                        // SAFETY: only this part's items touch these units of `c`, and items
-                        // of consecutive steps are ordered by `claim`.
-                        c_part[..width]
-                            .copy_from_slice(unsafe { shared.c.read(row_units.start, width) });
-                        &mut c_part[..width]
+                    let start = i * hidden + units.start;
+                    // SAFETY: these units of row i belong to this item alone in step s (of
+                    // `c`: to part p alone, whose items run one step after another).
+                    let (h_i, c_i) = unsafe {
+                        let c_i = if shared.c.len == 0 {
+                            &mut [][..]
+                        } else {
+                            shared.c.read_mut(start, width)
+                        };
+                        (h_next.read_mut(start, width), c_i)
                     };
+                    h_i.copy_from_slice(&h_prev[start..start + width]);
                     let xp_i = &xp[i * g..(i + 1) * g];
                     cfg.cell
                         .update(xp_i, &mut rec[i * g..(i + 1) * g], &part.b_hh, h_i, c_i);
-                    // SAFETY: these units of row i belong to this item alone in step s.
-                    unsafe {
-                        h_next.write(row_units.start, h_i);
-                        if !c_i.is_empty() {
-                            shared.c.write(row_units.start, c_i);
-                        }
-                        out.write(time(b) * out_stride + out_offset + units.start, h_i);
-                    }
+                    let at = self.time_row(task, b, s) * out_stride + out_offset;
+                    // SAFETY: as above, for this row's output.
+                    unsafe { out.write(at + units.start, h_i) };
                 }
             });
             shared.finish();
+        }
+    }
+}
+
+/// Spins after which the caller starts taking ready items of parts no helper has claimed.
+const STEAL_AFTER_SPINS: u32 = 256;
+/// Spins after which a waiting thread yields its core instead.
+const YIELD_AFTER_SPINS: u32 = 4096;
+
+/// A counter alone on its cache lines: the threads' counters must not share one, or every
+/// update by one thread would evict the line another is polling.
+#[repr(align(128))]
+struct Padded(AtomicUsize);
+
+/// Sets its flag when dropped during a panic.
+struct AbandonOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for AbandonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -203,10 +231,18 @@ impl<T: Float> LayerRun<'_, T> {
 struct Shared<'a, T> {
     h: [SharedOut<'a, T>; 2],
     c: SharedOut<'a, T>,
+    /// Per part, the input projections of its current chunk.
+    xp: Vec<SharedOut<'a, T>>,
+    /// Steps per chunk of input projections.
+    chunk: usize,
     /// Per part, the next step whose item nobody has claimed.
-    next: [AtomicUsize; PARTS],
+    next: [Padded; PARTS],
     /// Items finished so far: every part of steps `< done / PARTS` is done.
-    done: AtomicUsize,
+    done: Padded,
+    /// Helpers that have started claiming.
+    helpers: Padded,
+    /// Set when a thread panicked: the others stop, and the scope re-raises the panic.
+    abandoned: AtomicBool,
     steps: usize,
 }
 
@@ -218,27 +254,29 @@ impl<T> Shared<'_, T> {
     fn claim(&self, own: usize) -> Option<(usize, usize)> {
         let mut spins = 0u32;
         loop {
-            let done = self.done.load(Ordering::Acquire);
-            if done >= self.steps * PARTS {
+            let done = self.done.0.load(Ordering::Acquire);
+            if done >= self.steps * PARTS || self.abandoned.load(Ordering::Relaxed) {
                 return None;
             }
             let ready = done / PARTS;
-            let candidates = std::iter::once(own).chain((0..PARTS).filter(|&p| own == 0 && p != 0));
-            for p in candidates {
-                let s = self.next[p].load(Ordering::Relaxed);
-                if s >= self.steps && p == own && own != 0 {
-                    return None;
-                }
-                if s <= ready
-                    && s < self.steps
-                    && self.next[p]
-                        .compare_exchange(s, s + 1, Ordering::Relaxed, Ordering::Relaxed)
-                        .is_ok()
-                {
-                    return Some((s, p));
+            if let Some(s) = self.try_claim(own, ready) {
+                return Some((s, own));
+            }
+            if own != 0 && self.next[own].0.load(Ordering::Relaxed) >= self.steps {
+                return None;
+            }
+            // The caller takes other parts' items at once while no helper has started, else
+            // only after waiting a while: a running helper claims its own within a few spins,
+            // and polling its counter every spin would pull that cache line back and forth.
+            let helpers_running = self.helpers.0.load(Ordering::Relaxed) > 0;
+            if own == 0 && (!helpers_running || spins >= STEAL_AFTER_SPINS) {
+                for p in 1..PARTS {
+                    if let Some(s) = self.try_claim(p, ready) {
+                        return Some((s, p));
+                    }
                 }
             }
-            if spins < 4096 {
+            if spins < YIELD_AFTER_SPINS {
                 std::hint::spin_loop();
                 spins += 1;
             } else {
@@ -247,8 +285,20 @@ impl<T> Shared<'_, T> {
         }
     }
 
+    /// Claims part `p`'s next item if it is ready (every item of the step before is done).
+    fn try_claim(&self, p: usize, ready: usize) -> Option<usize> {
+        let next = &self.next[p].0;
+        let s = next.load(Ordering::Relaxed);
+        let claimed = s <= ready
+            && s < self.steps
+            && next
+                .compare_exchange(s, s + 1, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok();
+        claimed.then_some(s)
+    }
+
     /// Marks a claimed item done.
     fn finish(&self) {
-        self.done.fetch_add(1, Ordering::Release);
+        self.done.0.fetch_add(1, Ordering::Release);
     }
 }

@@ -173,9 +173,12 @@ unsafe fn drive<P: PanelOps, const R: usize, const C: usize, const W: usize>(job
                 continue;
             }
             let wide = group_end - p >= C;
+            // Rows dealt evenly over the fewest tiles (32 rows: 6, 6, 5, 5, 5, 5, not five of
+            // 6 and one of 2): a short tile reloads the same weights for few multiply-adds.
+            let tiles = rows.div_ceil(R);
             let mut r = r0;
-            while r < r0 + rows {
-                let rr = R.min(r0 + rows - r);
+            for t in 0..tiles {
+                let rr = rows / tiles + usize::from(t < rows % tiles);
                 // SAFETY: as above; rows r..r+rr and the tile's panels are in range.
                 unsafe {
                     if wide {

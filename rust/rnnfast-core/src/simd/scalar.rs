@@ -157,7 +157,18 @@ pub fn sigmoid_f64(x: f64) -> f64 {
 pub fn tanh_f64(x: f64) -> f64 {
     let a = x.abs();
     let z = x * x;
-    let small = (x * z).mul_add(horner_f64(&TANH_P_F64, z) / horner_f64(&TANH_Q_F64, z), x);
-    let large = (1.0 - 2.0 / (exp_f64(2.0 * a) + 1.0)).copysign(x);
-    if a < TANH_SMALL_F64 { small } else { large }
+    let is_small = a < TANH_SMALL_F64;
+    // Both branches are computed (the loop vectorises); they share one division, the costly
+    // part: `P/Q` for the rational form, `-2/(e+1)` for `1 - 2/(e+1)`.
+    let (num, den) = if is_small {
+        (horner_f64(&TANH_P_F64, z), horner_f64(&TANH_Q_F64, z))
+    } else {
+        (-2.0, exp_f64(2.0 * a) + 1.0)
+    };
+    let ratio = num / den;
+    if is_small {
+        (x * z).mul_add(ratio, x)
+    } else {
+        (1.0 + ratio).copysign(x)
+    }
 }
