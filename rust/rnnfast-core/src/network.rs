@@ -377,9 +377,11 @@ struct LayerRun<'a, T> {
     init: &'a InitialState<'a, T>,
 }
 
-/// Fewest sequences worth a slice of their own: below this a thread's per-step product is too
-/// small to pay for running it in parallel.
-const MIN_SLICE_ROWS: usize = 8;
+/// Fewest sequences worth a slice of their own. A smaller batch runs as one recurrence split by
+/// hidden units across the threads instead (see [`split`]): each thread then keeps half of the
+/// recurrent weights in its own cache, which measured 5-15% faster than two slices of 8 or 16
+/// sequences each streaming all the weights (LSTM, 256 hidden, 2 threads).
+const MIN_SLICE_ROWS: usize = 32;
 
 /// One recurrence to run: a direction over a subset of the batch (sorted, longest first).
 struct Task {
