@@ -144,13 +144,18 @@ macro_rules! avx2_panel {
             }
             #[inline(always)]
             unsafe fn store(ptr: *mut $t, reg: Self::Reg, count: usize) {
-                let mut lanes = [<$t>::default(); $lanes];
-                // SAFETY: AVX2 present; `lanes` holds LANES elements and the caller guarantees
-                // `count <= LANES` writable elements at `ptr`.
+                // SAFETY: AVX2 present; the caller guarantees `count <= LANES` writable
+                // elements at `ptr`, and a partial row goes through `lanes` (LANES elements).
                 unsafe {
-                    $storeu(lanes.as_mut_ptr(), reg.0);
-                    $storeu(lanes.as_mut_ptr().add($lanes / 2), reg.1);
-                    std::ptr::copy_nonoverlapping(lanes.as_ptr(), ptr, count);
+                    if count == $lanes {
+                        $storeu(ptr, reg.0);
+                        $storeu(ptr.add($lanes / 2), reg.1);
+                    } else {
+                        let mut lanes = [<$t>::default(); $lanes];
+                        $storeu(lanes.as_mut_ptr(), reg.0);
+                        $storeu(lanes.as_mut_ptr().add($lanes / 2), reg.1);
+                        std::ptr::copy_nonoverlapping(lanes.as_ptr(), ptr, count);
+                    }
                 }
             }
         }
