@@ -21,6 +21,7 @@
 use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -203,9 +204,10 @@ pub struct Network<T> {
     layers: Vec<LayerWeights<T>>,
     /// `layers` packed, same order.
     packed: Vec<PackedLayer<T>>,
-    /// Per layer of a unidirectional network wide enough to split, the parts its recurrence
-    /// splits into for a small batch on several threads; empty otherwise.
-    split: Vec<Vec<SplitPart<T>>>,
+    /// Per layer, the parts its recurrence splits into for a small batch on several threads:
+    /// built on first use (they hold another copy of the weights), only for a splittable
+    /// network ([`Network::splittable`]).
+    split: OnceLock<Vec<Vec<SplitPart<T>>>>,
 }
 
 impl<T: Float> Network<T> {
@@ -249,25 +251,11 @@ impl<T: Float> Network<T> {
                 PackedLayer::new(w, rows, cols, config.hidden_size)
             })
             .collect();
-        let splittable = !config.bidirectional
-            && config.gate_rows() * config.hidden_size >= PARTS * MIN_PART_WORK;
-        let split = layers
-            .iter()
-            .enumerate()
-            .map(|(index, w)| {
-                let cols = config.layer_input_size(index / dirs);
-                if splittable {
-                    split_layer(w, config.cell.gates(), cols, config.hidden_size)
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect();
         Ok(Self {
             config,
             layers,
             packed,
-            split,
+            split: OnceLock::new(),
         })
     }
 
@@ -279,6 +267,34 @@ impl<T: Float> Network<T> {
     /// The weights, in the order [`Network::new`] takes them.
     pub fn layers(&self) -> &[LayerWeights<T>] {
         &self.layers
+    }
+
+    /// Whether a small batch may split its recurrences by hidden units across threads: a
+    /// unidirectional network (the two directions already give two threads work) with enough
+    /// work per step for each part.
+    fn splittable(&self) -> bool {
+        let cfg = &self.config;
+        !cfg.bidirectional && cfg.gate_rows() * cfg.hidden_size >= PARTS * MIN_PART_WORK
+    }
+
+    /// The split parts of `layer` (built on first use); empty unless splittable.
+    fn split_parts(&self, layer: usize) -> &[SplitPart<T>] {
+        if !self.splittable() {
+            return &[];
+        }
+        let cfg = &self.config;
+        let all = self.split.get_or_init(|| {
+            self.layers
+                .iter()
+                .enumerate()
+                .map(|(index, w)| {
+                    // Unidirectional: one weight set per layer.
+                    let cols = cfg.layer_input_size(index);
+                    split_layer(w, cfg.cell.gates(), cols, cfg.hidden_size)
+                })
+                .collect()
+        });
+        &all[layer]
     }
 
     /// The weights packed for the products, in the order of [`Network::layers`].
@@ -397,12 +413,7 @@ impl<T: Float> LayerRun<'_, T> {
         let per_step = cfg.gate_rows() * (cfg.layer_input_size(self.layer) + cfg.hidden_size);
         let flops = 2 * cfg.directions() * self.batch * self.steps * per_step;
         flops >= PARALLEL_MIN_FLOPS
-            && (cfg.directions() * self.slices(usize::MAX) > 1 || !self.split_parts().is_empty())
-    }
-
-    /// The parts this layer's recurrence splits into across threads (empty: not splittable).
-    fn split_parts(&self) -> &[SplitPart<T>] {
-        &self.net.split[self.layer]
+            && (cfg.directions() * self.slices(usize::MAX) > 1 || self.net.splittable())
     }
 
     /// Slices per direction: enough for every thread to have a recurrence, each of at least
@@ -427,8 +438,8 @@ impl<T: Float> LayerRun<'_, T> {
             // when this call was given threads.
             if threads > 1 && tasks.len() > 1 {
                 tasks.par_iter().map(run).collect()
-            } else if threads > 1 && !self.split_parts().is_empty() {
-                let parts = self.split_parts();
+            } else if threads > 1 && self.net.splittable() {
+                let parts = self.net.split_parts(self.layer);
                 tasks
                     .iter()
                     .map(|task| self.recur_split(task, parts, &out))

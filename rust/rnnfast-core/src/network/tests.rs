@@ -177,7 +177,7 @@ fn split_recurrences_match_one_thread_bit_for_bit() {
     for cell in CELLS {
         for bias in [true, false] {
             let net = network_sized(cell, 2, false, bias, 187);
-            assert!(!net.split[0].is_empty());
+            assert!(!net.split_parts(1).is_empty());
             for (batch, lengths) in [(1, vec![300]), (3, vec![120, 300, 7])] {
                 let steps = 300;
                 let x = values(batch * steps * 3, 5);
