@@ -92,3 +92,32 @@ fn every_row_gets_the_same_bits_whatever_computes_it() {
     check_fixed_order::<f32>(|v| v as f32);
     check_fixed_order::<f64>(|v| v);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any shape, with or without bias: close to the triple loop, and each row's bits the same
+    /// when computed alone.
+    #[test]
+    fn any_shape_matches_the_triple_loop(
+        m in 0usize..14,
+        n in 1usize..90,
+        k in 0usize..40,
+        seed in 0.0f64..100.0,
+        with_bias in proptest::bool::ANY,
+    ) {
+        let (a, w) = (values(m * k, seed), values(n * k, seed + 1.0));
+        let bias = if with_bias { values(n, seed + 2.0) } else { vec![0.0; n] };
+        let packed = PackedMatrix::new(&w, n, k, with_bias.then_some(bias.as_slice()));
+        let mut got = vec![f64::NAN; m * n];
+        packed.product(&mut got, &a, m);
+        for (g, want) in got.iter().zip(naive(&a, &w, &bias, (m, n, k))) {
+            proptest::prop_assert!((g - want).abs() <= 1e-12 * (1.0 + want.abs()));
+        }
+        for i in 0..m {
+            let mut one = vec![f64::NAN; n];
+            packed.product(&mut one, &a[i * k..(i + 1) * k], 1);
+            proptest::prop_assert_eq!(&one[..], &got[i * n..(i + 1) * n]);
+        }
+    }
+}
