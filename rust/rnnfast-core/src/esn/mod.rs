@@ -6,6 +6,7 @@
 //! solves the readout.
 //!
 //! - [`sparse`]: the CSR matrix and its block product;
+//! - `recurrence`: the sparse product, or a dense packed one for one sequence of a small reservoir;
 //! - [`spectral`]: the spectral radius (dense eigensolver, or [`arnoldi`] for large reservoirs);
 //! - [`reservoir`]: the state update, the time loop over groups of sequences, closed-loop runs;
 //! - [`ridge`]: the ridge readout accumulated in `f64` while states are produced;
@@ -15,6 +16,7 @@
 mod arnoldi;
 pub mod online;
 pub mod pool;
+mod recurrence;
 pub mod reservoir;
 pub mod ridge;
 pub mod sparse;

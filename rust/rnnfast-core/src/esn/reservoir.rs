@@ -12,6 +12,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::recurrence::Recurrence;
 use super::widest::widest;
 use super::{Activation, Csr};
 use crate::error::expect_len;
@@ -211,6 +212,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
     #[inline(always)]
     fn step(
         &self,
+        recurrence: &Recurrence<T>,
         x: &mut [T],
         pre: &mut [T],
         (stride, active): (usize, usize),
@@ -221,8 +223,13 @@ impl<'a, T: Float> Reservoir<'a, T> {
         for layer in 0..self.layers {
             let rows = layer * size..(layer + 1) * size;
             let span = rows.start * stride..rows.end * stride;
-            self.w
-                .mul_block(x, &mut pre[span.clone()], rows.clone(), stride, active);
+            recurrence.multiply(
+                self.w,
+                (layer, rows.clone()),
+                x,
+                &mut pre[span.clone()],
+                (stride, active),
+            );
             drive(rows, &mut pre[span.clone()]);
             self.add_noise(&mut pre[span.clone()], stride, streams);
             // Inactive columns hold stale but finite values; they are never read back.
@@ -354,21 +361,29 @@ impl<'a, T: Float> Reservoir<'a, T> {
         let (mut pre, mut input) = (vec![zero; n], vec![zero; self.features]);
         let mut out = Vec::with_capacity(n_steps * o);
         let mut streams = [noise_stream(self.seed, stream)];
+        let recurrence = Recurrence::choose(self.w, self.layers, 1, n_steps);
         for t in 0..n_steps {
             input[..e].copy_from_slice(&ext[t * e..(t + 1) * e]);
             for chunk in input[e..].chunks_exact_mut(o) {
                 chunk.copy_from_slice(&y);
             }
             let f = self.features;
-            self.step(&mut x, &mut pre, (1, 1), &mut streams, |rows, p| {
-                for (i, v) in rows.zip(p) {
-                    let row = &self.w_in[i * f..(i + 1) * f];
-                    *v += row
-                        .iter()
-                        .zip(&input)
-                        .fold(self.bias[i], |acc, (&w, &u)| acc + w * u);
-                }
-            });
+            self.step(
+                &recurrence,
+                &mut x,
+                &mut pre,
+                (1, 1),
+                &mut streams,
+                |rows, p| {
+                    for (i, v) in rows.zip(p) {
+                        let row = &self.w_in[i * f..(i + 1) * f];
+                        *v += row
+                            .iter()
+                            .zip(&input)
+                            .fold(self.bias[i], |acc, (&w, &u)| acc + w * u);
+                    }
+                },
+            );
             readout.apply(&x, &mut y);
             out.extend_from_slice(&y);
         }
@@ -436,6 +451,66 @@ impl<'a, T: Float> Reservoir<'a, T> {
         Ok((sinks, last))
     }
 
+    /// The input projections `W_in u + b` of a group's members over the steps `span`, laid out
+    /// as the time loop reads them: for one sequence `(span, units)`, each step's vector
+    /// contiguous; for a block `(units, span · members)`, unit `i`'s values for step `dt` and
+    /// every member contiguous at column `dt · members`, like its row of the state block.
+    /// (Reading a block's inputs from the one-sequence layout strides across the buffer for
+    /// every value, which cost more than the sparse product.) `inputs` is the block's scratch
+    /// for the gathered input rows, `(span · members, features)`; finished members' rows keep
+    /// stale values, whose projections are never read.
+    #[inline(always)]
+    fn project(
+        &self,
+        seqs: &Sequences<T>,
+        lengths: &[usize],
+        members: &[usize],
+        span: Range<usize>,
+        inputs: &mut [T],
+        proj: &mut [T],
+    ) {
+        let (n, f, gb) = (self.units(), self.features, members.len());
+        let rows = span.len();
+        if gb == 1 {
+            let rows = rows.min(lengths[members[0]].saturating_sub(span.start));
+            let start = (members[0] * seqs.steps + span.start) * f;
+            let dst = &mut proj[..rows * n];
+            matmul_nt(
+                dst,
+                &seqs.data[start..start + rows * f],
+                self.w_in,
+                (rows, n, f),
+                false,
+                faer::Par::Seq,
+            );
+            add_row_bias(dst, self.bias);
+            return;
+        }
+        for (dt, t) in span.enumerate() {
+            for (c, &b) in members
+                .iter()
+                .enumerate()
+                .take_while(|&(_, &b)| lengths[b] > t)
+            {
+                let src = &seqs.data[(b * seqs.steps + t) * f..][..f];
+                inputs[(dt * gb + c) * f..][..f].copy_from_slice(src);
+            }
+        }
+        let cols = rows * gb;
+        let dst = &mut proj[..n * cols];
+        matmul_nt(
+            dst,
+            self.w_in,
+            &inputs[..cols * f],
+            (n, cols, f),
+            false,
+            faer::Par::Seq,
+        );
+        for (row, &b) in dst.chunks_exact_mut(cols).zip(self.bias) {
+            row.iter_mut().for_each(|v| *v += b);
+        }
+    }
+
     /// The time loop of one group; returns its members' last states, `(members, units)`.
     /// Inlined into each instruction-set variant of [`group_widest`]: the input add, the leaky
     /// update and the state copies then use the wide registers.
@@ -466,27 +541,28 @@ impl<'a, T: Float> Reservoir<'a, T> {
             .clamp(1, 256)
             .min(longest.max(1));
         let mut proj = vec![zero; gb * chunk * n];
+        let mut inputs = vec![zero; if gb == 1 { 0 } else { gb * chunk * f }];
         let mut streams: Vec<SplitMix64> = members
             .iter()
             .map(|&b| noise_stream(self.seed, b))
             .collect();
+        let recurrence = Recurrence::choose(self.w, self.layers, gb, longest);
         for t0 in (0..longest).step_by(chunk) {
             let span = chunk.min(longest - t0);
-            for (c, &b) in members.iter().enumerate() {
-                let rows = span.min(lengths[b].saturating_sub(t0));
-                if rows == 0 {
-                    break;
-                }
-                let start = (b * seqs.steps + t0) * f;
-                let dst = &mut proj[c * chunk * n..(c * chunk + rows) * n];
-                let src = &seqs.data[start..start + rows * f];
-                matmul_nt(dst, src, self.w_in, (rows, n, f), false, faer::Par::Seq);
-                add_row_bias(dst, self.bias);
-            }
+            let cols = span * gb;
+            self.project(
+                seqs,
+                lengths,
+                members,
+                t0..t0 + span,
+                &mut inputs,
+                &mut proj,
+            );
             for dt in 0..span {
                 let t = t0 + dt;
                 let active = members.iter().take_while(|&&b| lengths[b] > t).count();
                 self.step(
+                    &recurrence,
                     &mut x,
                     &mut pre,
                     (gb, active),
@@ -498,9 +574,8 @@ impl<'a, T: Float> Reservoir<'a, T> {
                             return;
                         }
                         for (i, p) in rows.zip(p.chunks_exact_mut(gb)) {
-                            for (c, v) in p[..active].iter_mut().enumerate() {
-                                *v += proj[(c * chunk + dt) * n + i];
-                            }
+                            let src = &proj[i * cols + dt * gb..][..active];
+                            p[..active].iter_mut().zip(src).for_each(|(v, &q)| *v += q);
                         }
                     },
                 );

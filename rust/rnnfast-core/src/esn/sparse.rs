@@ -101,10 +101,9 @@ impl<T: Float> Csr<T> {
     }
 
     /// Row `i` times the dense vector `x`, with four independent sums: one running sum would
-    /// make every step wait for the previous addition (4 cycles), four let them overlap. (An
-    /// AVX-512 gather kernel was measured no faster on the AMD Zen 4 machine we benchmark on,
-    /// where a 16-lane gather costs about as much as 16 scalar loads, and slower on short
-    /// rows.)
+    /// make every step wait for the previous addition (4 cycles), four let them overlap. (AVX-512
+    /// gathers were measured no faster on the AMD Zen 5 machine we benchmark on, row by row or
+    /// over SELL-16 slices: about one element per cycle, like this loop, at 1000 units.)
     fn row_dot(&self, i: usize, x: &[T]) -> T {
         let span = self.indptr[i]..self.indptr[i + 1];
         let (idx, val) = (&self.indices[span.clone()], &self.values[span]);
@@ -160,15 +159,20 @@ impl<T: Float> Csr<T> {
         }
     }
 
-    /// The dense row-major copy, in `f64`.
-    pub fn to_dense_f64(&self) -> Vec<f64> {
-        let mut dense = vec![0.0; self.rows * self.cols];
+    /// The dense row-major copy.
+    pub fn to_dense(&self) -> Vec<T> {
+        let mut dense = vec![T::from_f64(0.0); self.rows * self.cols];
         for i in 0..self.rows {
             for (j, v) in self.row(i) {
-                dense[i * self.cols + j] += v.to_f64();
+                dense[i * self.cols + j] += v;
             }
         }
         dense
+    }
+
+    /// The dense row-major copy, in `f64`.
+    pub fn to_dense_f64(&self) -> Vec<f64> {
+        self.to_f64().to_dense()
     }
 }
 
@@ -187,34 +191,54 @@ widest! {
     fn mul_block_widest<T: Float>(WideArgs<'_, T>) = mul_block_wide;
 }
 
-/// The block product for several columns: each row's sums for [`LANES`] columns at a time
-/// stay in a register-sized array across the row's non-zeros (one load and one multiply-add
-/// per non-zero and lane group); inlined into each instruction-set variant.
+/// The block product for several columns, [`LANES`] columns at a time. Each row's sums are
+/// split four ways exactly as in [`Csr::row_dot`], one register-sized array per way: the four
+/// chains of additions overlap (one chain would wait for the previous addition at every
+/// non-zero), and a sequence gets the same bits in a block as alone. Inlined into each
+/// instruction-set variant.
 #[inline(always)]
 fn mul_block_wide<T: Float>((w, x, out, rows, (stride, active)): WideArgs<'_, T>) {
-    let zero = T::from_f64(0.0);
     for (o, i) in out.chunks_exact_mut(stride).zip(rows) {
         let span = w.indptr[i]..w.indptr[i + 1];
         let (idx, val) = (&w.indices[span.clone()], &w.values[span]);
         for c0 in (0..active).step_by(LANES) {
             let width = LANES.min(active - c0);
-            let mut acc = [zero; LANES];
-            if width == LANES {
-                for (&j, &v) in idx.iter().zip(val) {
-                    let xs = &x[j as usize * stride + c0..][..LANES];
-                    for l in 0..LANES {
-                        acc[l] += v * xs[l];
-                    }
-                }
+            // The constant width lets the full-block case compile to whole-register operations.
+            let sums = if width == LANES {
+                lane_dots(idx, val, &x[c0..], stride, LANES)
             } else {
-                for (&j, &v) in idx.iter().zip(val) {
-                    let xs = &x[j as usize * stride + c0..][..width];
-                    acc.iter_mut().zip(xs).for_each(|(a, &b)| *a += v * b);
-                }
-            }
-            o[c0..c0 + width].copy_from_slice(&acc[..width]);
+                lane_dots(idx, val, &x[c0..], stride, width)
+            };
+            o[c0..c0 + width].copy_from_slice(&sums[..width]);
         }
     }
+}
+
+/// `Σ val[k] · x[idx[k] · stride + l]` for the `width` lanes `l`, summed in [`Csr::row_dot`]'s
+/// order.
+#[inline(always)]
+fn lane_dots<T: Float>(idx: &[u32], val: &[T], x: &[T], stride: usize, width: usize) -> [T; LANES] {
+    let zero = T::from_f64(0.0);
+    let mut acc = [[zero; LANES]; 4];
+    let mut tail = [zero; LANES];
+    let add = |sum: &mut [T; LANES], j: u32, v: T| {
+        let xs = &x[j as usize * stride..][..width];
+        sum.iter_mut().zip(xs).for_each(|(a, &b)| *a += v * b);
+    };
+    let (mut idx4, mut val4) = (idx.chunks_exact(4), val.chunks_exact(4));
+    for (ji, vi) in (&mut idx4).zip(&mut val4) {
+        for k in 0..4 {
+            add(&mut acc[k], ji[k], vi[k]);
+        }
+    }
+    for (&j, &v) in idx4.remainder().iter().zip(val4.remainder()) {
+        add(&mut tail, j, v);
+    }
+    let mut sums = [zero; LANES];
+    for (l, s) in sums.iter_mut().enumerate() {
+        *s = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]) + tail[l];
+    }
+    sums
 }
 
 #[cfg(test)]
@@ -245,6 +269,35 @@ mod tests {
         let mut tail = [0.0; 2];
         m.mul_block(&[1.0, 2.0, 3.0], &mut tail, 1..3, 1, 1);
         assert_eq!(tail, [0.0, 6.0]);
+    }
+
+    #[test]
+    fn a_column_of_a_block_has_the_bits_of_the_single_product() {
+        // Rows of 0 to 11 non-zeros (every remainder of the four-way split), 20 columns (one
+        // full lane group and a partial one).
+        let (n, stride) = (12, 20);
+        let mut rng = crate::rng::SplitMix64::new(3, 0);
+        let (mut indptr, mut indices, mut values) = (vec![0i64], vec![], vec![]);
+        for i in 0..n {
+            for j in 0..i {
+                indices.push(((j * 7 + i) % n) as i64);
+                values.push(rng.symmetric_unit() as f32);
+            }
+            indptr.push(indices.len() as i64);
+        }
+        let m = Csr::new(n, n, &indptr, &indices, &values).unwrap();
+        let x: Vec<f32> = (0..n * stride)
+            .map(|_| rng.symmetric_unit() as f32)
+            .collect();
+        let mut block = vec![0.0; n * stride];
+        m.mul_block(&x, &mut block, 0..n, stride, stride);
+        for c in 0..stride {
+            let column: Vec<f32> = x.iter().skip(c).step_by(stride).copied().collect();
+            let mut single = vec![0.0; n];
+            m.mul_block(&column, &mut single, 0..n, 1, 1);
+            let from_block: Vec<f32> = block.iter().skip(c).step_by(stride).copied().collect();
+            assert_eq!(from_block, single, "column {c}");
+        }
     }
 
     #[test]

@@ -165,15 +165,18 @@ unsafe fn drive<P: PanelOps, const R: usize, const C: usize, const W: usize>(job
         let rows = chunk.min(job.m - r0);
         let mut p = 0;
         while p < panels {
-            // Tiles never straddle a group: their panels must share one row stride.
-            let group_end = ((p / GROUP + 1) * GROUP).min(panels);
-            if rows == 1 && group_end - p >= W {
-                // SAFETY: forwarded from the caller; row r0 and panels p..p+W are in range.
-                unsafe { tile::<P, 1, W>(job, r0, p, panels) };
-                p += W;
+            // Tiles never straddle a group: their panels must share one row stride. A group's
+            // last panels get one tile as wide as they are: one panel at a time would leave a
+            // single chain of multiply-adds, each waiting for the previous one's latency.
+            let left = ((p / GROUP + 1) * GROUP).min(panels) - p;
+            if rows == 1 {
+                let width = left.min(W);
+                // SAFETY: forwarded from the caller; row r0 and panels p..p+width are in range.
+                unsafe { tile_width::<P, W>(job, width, r0, p, panels) };
+                p += width;
                 continue;
             }
-            let wide = group_end - p >= C;
+            let width = left.min(C);
             // Rows dealt evenly over the fewest tiles (32 rows: 6, 6, 5, 5, 5, 5, not five of
             // 6 and one of 2): a short tile reloads the same weights for few multiply-adds.
             let tiles = rows.div_ceil(R);
@@ -182,17 +185,45 @@ unsafe fn drive<P: PanelOps, const R: usize, const C: usize, const W: usize>(job
                 let rr = rows / tiles + usize::from(t < rows % tiles);
                 // SAFETY: as above; rows r..r+rr and the tile's panels are in range.
                 unsafe {
-                    if wide {
-                        tile_rows::<P, C>(job, rr, r, p, panels)
-                    } else {
-                        tile_rows::<P, 1>(job, rr, r, p, panels)
+                    match width {
+                        1 => tile_rows::<P, 1>(job, rr, r, p, panels),
+                        2 => tile_rows::<P, 2>(job, rr, r, p, panels),
+                        3 => tile_rows::<P, 3>(job, rr, r, p, panels),
+                        _ => tile_rows::<P, C>(job, rr, r, p, panels),
                     }
                 }
                 r += rr;
             }
-            p += if wide { C } else { 1 };
+            p += width;
         }
         r0 += rows;
+    }
+}
+
+/// A single-row [`tile`] `width` panels wide (`1..=W`), chosen at run time.
+///
+/// # Safety
+/// As [`tile`].
+#[inline(always)]
+unsafe fn tile_width<P: PanelOps, const W: usize>(
+    job: &Job<P::Elem>,
+    width: usize,
+    row: usize,
+    panel: usize,
+    panels: usize,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match width {
+            1 => tile::<P, 1, 1>(job, row, panel, panels),
+            2 => tile::<P, 1, 2>(job, row, panel, panels),
+            3 => tile::<P, 1, 3>(job, row, panel, panels),
+            4 => tile::<P, 1, 4>(job, row, panel, panels),
+            5 => tile::<P, 1, 5>(job, row, panel, panels),
+            6 => tile::<P, 1, 6>(job, row, panel, panels),
+            7 => tile::<P, 1, 7>(job, row, panel, panels),
+            _ => tile::<P, 1, W>(job, row, panel, panels),
+        }
     }
 }
 

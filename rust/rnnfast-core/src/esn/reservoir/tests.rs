@@ -276,3 +276,30 @@ fn noise_streams_follow_the_sequence_not_the_grouping() {
     assert!(quiet.with_layers(2).is_err()); // 5 units do not split into 2 layers
     assert!(quiet.with_layers(5).is_ok());
 }
+
+#[test]
+fn long_single_series_takes_the_dense_product_and_matches_the_naive_loop() {
+    let (w, w_in, bias) = weights();
+    let res = Reservoir::new(&w, &w_in, 2, &bias, 0.3, Activation::Tanh).unwrap();
+    let steps = 300;
+    assert!(matches!(
+        Recurrence::choose(&w, 1, 1, steps),
+        Recurrence::Dense(_)
+    ));
+    assert!(matches!(
+        Recurrence::choose(&w, 1, 2, steps),
+        Recurrence::Sparse
+    ));
+    let data = inputs(1, steps);
+    let seqs = Sequences {
+        data: &data,
+        batch: 1,
+        steps,
+        lengths: None,
+    };
+    let got = res.run(&seqs, None, None, 1).unwrap().values;
+    let want = naive(&w, &w_in, &bias, 0.3, &data, steps);
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-12, "{g} vs {w}");
+    }
+}
