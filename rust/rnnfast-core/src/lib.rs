@@ -10,7 +10,8 @@
 //! - [`stream`]: the same networks run one step at a time, state kept between calls;
 //! - [`hopfield`]: associative memories (classical and modern Hopfield networks, BAM);
 //! - [`train`]: backpropagation through time, losses and optimizers;
-//! - [`par`]: the bounded thread pool and the parallelism policy.
+//! - [`par`]: the bounded thread pool and the parallelism policy;
+//! - `lockstep`: one sequential recurrence split across threads (the scheduler).
 
 pub mod cells;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod esn;
 pub mod float;
 pub mod hopfield;
 pub mod linalg;
+mod lockstep;
 pub mod network;
 pub mod packed;
 pub mod par;

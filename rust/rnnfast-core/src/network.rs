@@ -19,7 +19,6 @@
 //! the thread pool when the layer is large enough to pay for it.
 
 use std::borrow::Cow;
-use std::marker::PhantomData;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -28,10 +27,12 @@ use rayon::prelude::*;
 use crate::cells::CellKind;
 use crate::error::expect_len;
 use crate::float::check_finite;
+use crate::lockstep::PARTS;
+use crate::lockstep::SharedOut;
 use crate::packed::PackedMatrix;
 use crate::par::{self, PARALLEL_MIN_FLOPS};
 use crate::{Float, Result, RnnError};
-use split::{MIN_PART_WORK, PARTS, SplitPart, split_layer};
+use split::{MIN_PART_WORK, SplitPart, split_layer};
 
 /// The architecture of a network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -641,55 +642,6 @@ pub(crate) fn recurrent_step<T: Float>(
             cell.update(xp_i, &mut rec[i * gates..(i + 1) * gates], b_hh, h_i, c_i);
         }
     });
-}
-
-/// A buffer written concurrently in disjoint blocks: the layer output (tasks own disjoint
-/// (row, direction) blocks: two tasks share a row's memory only when they are the two directions
-/// of one sequence, and they write different column halves), or the state of a split recurrence
-/// (see [`split`]). Holding the exclusive borrow for its lifetime keeps anyone else from
-/// touching the buffer meanwhile.
-struct SharedOut<'a, T> {
-    ptr: *mut T,
-    len: usize,
-    _borrow: PhantomData<&'a mut [T]>,
-}
-
-// SAFETY: writes go to disjoint ranges (see above) and `T: Send`.
-unsafe impl<T: Send> Sync for SharedOut<'_, T> {}
-
-impl<'a, T: Copy> SharedOut<'a, T> {
-    fn new(buf: &'a mut [T]) -> Self {
-        Self {
-            ptr: buf.as_mut_ptr(),
-            len: buf.len(),
-            _borrow: PhantomData,
-        }
-    }
-
-    /// # Safety
-    /// No thread may write `offset..offset + len` while the returned slice lives.
-    unsafe fn read(&self, offset: usize, len: usize) -> &[T] {
-        assert!(offset + len <= self.len, "shared read out of bounds");
-        // SAFETY: in bounds (checked above); no concurrent writer by the caller's contract.
-        unsafe { std::slice::from_raw_parts(self.ptr.add(offset), len) }
-    }
-
-    /// # Safety
-    /// No other thread may access `offset..offset + len` while the returned slice lives.
-    #[allow(clippy::mut_from_ref)] // exclusivity is the caller's contract, as for `write`
-    unsafe fn read_mut(&self, offset: usize, len: usize) -> &mut [T] {
-        assert!(offset + len <= self.len, "shared access out of bounds");
-        // SAFETY: in bounds (checked above); exclusive by the caller's contract.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(offset), len) }
-    }
-
-    /// # Safety
-    /// No other thread may access `offset..offset + src.len()` concurrently.
-    unsafe fn write(&self, offset: usize, src: &[T]) {
-        assert!(offset + src.len() <= self.len, "output write out of bounds");
-        // SAFETY: in bounds (checked above); exclusive by the caller's contract.
-        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.add(offset), src.len()) }
-    }
 }
 
 mod split;

@@ -6,22 +6,15 @@
 //! unit needs nothing from the other parts. Parts exchange only the new hidden state, through a
 //! double buffer, once per step.
 //!
-//! Scheduling never waits on work nobody holds. Part `p` of step `s` becomes ready once every
-//! part of step `s - 1` is done; a thread claims only ready items, so whoever holds a claim is
-//! running it. Each helper thread keeps to its own part (its weights stay in its cache); the
-//! calling thread runs part 0 and also takes any ready item nobody has claimed, so it finishes
-//! the layer alone when the pool is busy with other calls and no helper joins. Each element is
-//! computed by the same code in the same order whoever claims it, so the bits match the
-//! single-threaded path.
+//! The items (step, part) run on [`crate::lockstep`]'s scheduler. Each element is computed by
+//! the same code in the same order whoever claims it, so the bits match the single-threaded
+//! path.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::{LayerRun, LayerWeights, PackedLayer, SharedOut, Task};
+use super::{LayerRun, LayerWeights, PackedLayer, Task};
 use crate::Float;
-
-/// Parts of a split recurrence: two cores, each keeping half of the weights in its own L2.
-pub(super) const PARTS: usize = 2;
+use crate::lockstep::{Lockstep, PARTS, SharedOut};
 
 /// Fewest recurrent multiply-adds per part and step worth a split: below, the per-step hand-off
 /// between the threads (a fraction of a microsecond) costs more than the half step it saves.
@@ -108,18 +101,16 @@ impl<T: Float> LayerRun<'_, T> {
                 c: SharedOut::new(&mut c),
                 xp: xp.iter_mut().map(|b| SharedOut::new(b)).collect(),
                 chunk,
-                next: std::array::from_fn(|_| Padded(AtomicUsize::new(0))),
-                done: Padded(AtomicUsize::new(0)),
-                helpers: Padded(AtomicUsize::new(0)),
-                abandoned: AtomicBool::new(false),
                 steps: longest,
             };
-            let work = |own: usize| self.run_items(task, parts, own, &shared, out);
-            rayon::scope(|scope| {
-                for own in 1..PARTS {
-                    scope.spawn(move |_| work(own));
-                }
-                work(0);
+            let features = cfg.layer_input_size(self.layer);
+            let widest = parts.iter().map(|p| p.units.len()).max().unwrap_or(0);
+            let scratch = || Scratch {
+                x: vec![T::default(); chunk * n * features],
+                rec: vec![T::default(); n * cfg.cell.gates() * widest],
+            };
+            Lockstep::new(longest).run(scratch, |scratch, s, p| {
+                self.run_item(task, &parts[p], p, s, &shared, scratch, out)
             });
         }
         // A row's last step wrote its final state into the buffer of that step's parity; later
@@ -133,172 +124,81 @@ impl<T: Float> LayerRun<'_, T> {
         (h_final, c)
     }
 
-    /// Runs items of part `own` (and, for the caller, `own == 0`, any ready item nobody has
-    /// claimed) until every item is done.
-    fn run_items(
+    /// Part `p` of step `s`: its units' gates and cell update, and their output.
+    #[allow(clippy::too_many_arguments)] // the item's whole context, borrowed
+    fn run_item(
         &self,
         task: &Task,
-        parts: &[SplitPart<T>],
-        own: usize,
+        part: &SplitPart<T>,
+        p: usize,
+        s: usize,
         shared: &Shared<'_, T>,
+        Scratch { x, rec }: &mut Scratch<T>,
         out: &SharedOut<T>,
     ) {
         let cfg = &self.net.config;
         let (hidden, features) = (cfg.hidden_size, cfg.layer_input_size(self.layer));
-        let n = task.rows.len();
-        let widest = parts.iter().map(|p| p.units.len()).max().unwrap_or(0);
-        let gates = cfg.cell.gates() * widest;
-        let mut x = vec![T::default(); shared.chunk * n * features];
-        let mut rec = vec![T::default(); n * gates];
         let (out_stride, out_offset) = (cfg.directions() * hidden, task.direction * hidden);
-        if own != 0 {
-            shared.helpers.0.fetch_add(1, Ordering::Relaxed);
+        let rows = self.active(task, s);
+        let width = part.units.len();
+        let g = cfg.cell.gates() * width;
+        let first = s - s % shared.chunk;
+        if s == first {
+            let last = (first + shared.chunk).min(shared.steps);
+            let m = self.gather_inputs(task, first..last, x);
+            // SAFETY: only part p's items touch its projections, one step after another.
+            let xp = unsafe { shared.xp[p].read_mut(0, m * g) };
+            part.packed.input.product(xp, &x[..m * features], m);
         }
-        // A thread that panics holding a claim must not leave the others waiting for it.
-        let _guard = AbandonOnPanic(&shared.abandoned);
-        while let Some((s, p)) = shared.claim(own) {
-            let part = &parts[p];
-            let rows = self.active(task, s);
-            let width = part.units.len();
-            let g = cfg.cell.gates() * width;
-            let first = s - s % shared.chunk;
-            if s == first {
-                let last = (first + shared.chunk).min(shared.steps);
-                let m = self.gather_inputs(task, first..last, &mut x);
-                // SAFETY: only part p's items touch its projections, one step after another.
-                let xp = unsafe { shared.xp[p].read_mut(0, m * g) };
-                part.packed.input.product(xp, &x[..m * features], m);
-            }
-            let offset: usize = (first..s).map(|t| self.active(task, t)).sum();
-            // SAFETY: as above.
-            let xp = unsafe { shared.xp[p].read(offset * g, rows * g) };
-            // SAFETY: every item of step s - 1 is done (`claim`), and no item of step s writes
-            // this buffer (they write the other parity).
-            let h_prev = unsafe { shared.h[s % 2].read(0, rows * hidden) };
-            part.packed
-                .hidden
-                .product(&mut rec[..rows * g], h_prev, rows);
-            let (h_next, units) = (&shared.h[(s + 1) % 2], part.units.clone());
-            crate::simd::with_simd(|| {
-                for (i, &b) in task.rows[..rows].iter().enumerate() {
-                    let start = i * hidden + units.start;
-                    // SAFETY: these units of row i belong to this item alone in step s (of
-                    // `c`: to part p alone, whose items run one step after another).
-                    let (h_i, c_i) = unsafe {
-                        let c_i = if shared.c.len == 0 {
-                            &mut [][..]
-                        } else {
-                            shared.c.read_mut(start, width)
-                        };
-                        (h_next.read_mut(start, width), c_i)
+        let offset: usize = (first..s).map(|t| self.active(task, t)).sum();
+        // SAFETY: as above.
+        let xp = unsafe { shared.xp[p].read(offset * g, rows * g) };
+        // SAFETY: every item of step s - 1 is done (the scheduler's claim), and no item of step
+        // s writes this buffer (they write the other parity).
+        let h_prev = unsafe { shared.h[s % 2].read(0, rows * hidden) };
+        part.packed
+            .hidden
+            .product(&mut rec[..rows * g], h_prev, rows);
+        let (h_next, units) = (&shared.h[(s + 1) % 2], part.units.clone());
+        crate::simd::with_simd(|| {
+            for (i, &b) in task.rows[..rows].iter().enumerate() {
+                let start = i * hidden + units.start;
+                // SAFETY: these units of row i belong to this item alone in step s (of `c`: to
+                // part p alone, whose items run one step after another).
+                let (h_i, c_i) = unsafe {
+                    let c_i = if shared.c.len == 0 {
+                        &mut [][..]
+                    } else {
+                        shared.c.read_mut(start, width)
                     };
-                    h_i.copy_from_slice(&h_prev[start..start + width]);
-                    let xp_i = &xp[i * g..(i + 1) * g];
-                    cfg.cell
-                        .update(xp_i, &mut rec[i * g..(i + 1) * g], &part.b_hh, h_i, c_i);
-                    let at = self.time_row(task, b, s) * out_stride + out_offset;
-                    // SAFETY: as above, for this row's output.
-                    unsafe { out.write(at + units.start, h_i) };
-                }
-            });
-            shared.finish();
-        }
+                    (h_next.read_mut(start, width), c_i)
+                };
+                h_i.copy_from_slice(&h_prev[start..start + width]);
+                let xp_i = &xp[i * g..(i + 1) * g];
+                cfg.cell
+                    .update(xp_i, &mut rec[i * g..(i + 1) * g], &part.b_hh, h_i, c_i);
+                let at = self.time_row(task, b, s) * out_stride + out_offset;
+                // SAFETY: as above, for this row's output.
+                unsafe { out.write(at + units.start, h_i) };
+            }
+        });
     }
 }
 
-/// Spins after which the caller starts taking ready items of parts no helper has claimed.
-const STEAL_AFTER_SPINS: u32 = 256;
-/// Spins after which a waiting thread yields its core instead.
-const YIELD_AFTER_SPINS: u32 = 4096;
-
-/// A counter alone on its cache lines: the threads' counters must not share one, or every
-/// update by one thread would evict the line another is polling.
-#[repr(align(128))]
-struct Padded(AtomicUsize);
-
-/// Sets its flag when dropped during a panic.
-struct AbandonOnPanic<'a>(&'a AtomicBool);
-
-impl Drop for AbandonOnPanic<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.store(true, Ordering::Relaxed);
-        }
-    }
+/// A thread's buffers: the inputs of a chunk of steps and one step's recurrent gate sums.
+struct Scratch<T> {
+    x: Vec<T>,
+    rec: Vec<T>,
 }
 
-/// What the threads of one split recurrence share.
+/// The buffers the items of one split recurrence share.
 struct Shared<'a, T> {
+    /// Step `s` reads `h[s % 2]` and writes `h[(s + 1) % 2]`.
     h: [SharedOut<'a, T>; 2],
     c: SharedOut<'a, T>,
     /// Per part, the input projections of its current chunk.
     xp: Vec<SharedOut<'a, T>>,
     /// Steps per chunk of input projections.
     chunk: usize,
-    /// Per part, the next step whose item nobody has claimed.
-    next: [Padded; PARTS],
-    /// Items finished so far: every part of steps `< done / PARTS` is done.
-    done: Padded,
-    /// Helpers that have started claiming.
-    helpers: Padded,
-    /// Set when a thread panicked: the others stop, and the scope re-raises the panic.
-    abandoned: AtomicBool,
     steps: usize,
-}
-
-impl<T> Shared<'_, T> {
-    /// Claims a ready item, `(step, part)`, waiting while none is; `None` once every item is
-    /// done (or, for a helper, every item of its part is claimed). A thread holding a claim is
-    /// running it, so waits are short; yielding after a while keeps an oversubscribed machine
-    /// moving.
-    fn claim(&self, own: usize) -> Option<(usize, usize)> {
-        let mut spins = 0u32;
-        loop {
-            let done = self.done.0.load(Ordering::Acquire);
-            if done >= self.steps * PARTS || self.abandoned.load(Ordering::Relaxed) {
-                return None;
-            }
-            let ready = done / PARTS;
-            if let Some(s) = self.try_claim(own, ready) {
-                return Some((s, own));
-            }
-            if own != 0 && self.next[own].0.load(Ordering::Relaxed) >= self.steps {
-                return None;
-            }
-            // The caller takes other parts' items at once while no helper has started, else
-            // only after waiting a while: a running helper claims its own within a few spins,
-            // and polling its counter every spin would pull that cache line back and forth.
-            let helpers_running = self.helpers.0.load(Ordering::Relaxed) > 0;
-            if own == 0 && (!helpers_running || spins >= STEAL_AFTER_SPINS) {
-                for p in 1..PARTS {
-                    if let Some(s) = self.try_claim(p, ready) {
-                        return Some((s, p));
-                    }
-                }
-            }
-            if spins < YIELD_AFTER_SPINS {
-                std::hint::spin_loop();
-                spins += 1;
-            } else {
-                std::thread::yield_now();
-            }
-        }
-    }
-
-    /// Claims part `p`'s next item if it is ready (every item of the step before is done).
-    fn try_claim(&self, p: usize, ready: usize) -> Option<usize> {
-        let next = &self.next[p].0;
-        let s = next.load(Ordering::Relaxed);
-        let claimed = s <= ready
-            && s < self.steps
-            && next
-                .compare_exchange(s, s + 1, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok();
-        claimed.then_some(s)
-    }
-
-    /// Marks a claimed item done.
-    fn finish(&self) {
-        self.done.0.fetch_add(1, Ordering::Release);
-    }
 }
