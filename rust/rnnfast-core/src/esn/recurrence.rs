@@ -37,14 +37,10 @@ impl<T: Float> Recurrence<T> {
     /// The cheaper product for `stride` sequences side by side over `steps` steps of `w`, whose
     /// rows form `layers` equal layers.
     pub(crate) fn choose(w: &Csr<T>, layers: usize, stride: usize, steps: usize) -> Self {
-        let n = w.rows();
-        let dense = stride == 1
-            && steps >= DENSE_MIN_STEPS
-            && n * n * size_of::<T>() <= DENSE_MAX_BYTES
-            && n * n <= DENSE_MIN_FILL * w.nnz();
-        if !dense {
+        if !(stride == 1 && Self::dense_pays(w, steps)) {
             return Self::Sparse;
         }
+        let n = w.rows();
         let size = n / layers;
         let full = w.to_dense();
         Self::Dense(
@@ -52,6 +48,14 @@ impl<T: Float> Recurrence<T> {
                 .map(|rows| PackedMatrix::new(rows, size, n, None))
                 .collect(),
         )
+    }
+
+    /// Whether one sequence of `steps` steps runs faster through a dense copy of `w`.
+    pub(crate) fn dense_pays(w: &Csr<T>, steps: usize) -> bool {
+        let n = w.rows();
+        steps >= DENSE_MIN_STEPS
+            && n * n * size_of::<T>() <= DENSE_MAX_BYTES
+            && n * n <= DENSE_MIN_FILL * w.nnz()
     }
 
     /// `out[:, :active] = W[rows, :] · x[:, :active]` for layer `layer` (`rows` its units), as

@@ -431,7 +431,12 @@ impl<'a, T: Float> Reservoir<'a, T> {
         let run_one = |(members, sink): (&Vec<usize>, &mut S)| {
             group_widest((self, seqs, &lengths, members, h0, sink))
         };
-        let lasts: Vec<Vec<T>> = if threads > 1 && groups.len() > 1 && flops >= PARALLEL_MIN_FLOPS {
+        let lasts: Vec<Vec<T>> = if self.splits(seqs.batch, lengths.first().copied(), threads) {
+            let (b, sink) = (groups[0][0], &mut sinks[0]);
+            vec![par::install(threads, || {
+                self.run_split(seqs, &lengths, b, h0, sink)
+            })?]
+        } else if threads > 1 && groups.len() > 1 && flops >= PARALLEL_MIN_FLOPS {
             par::install(threads, || {
                 groups
                     .par_iter()
@@ -537,9 +542,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
         let mut row = vec![zero; n];
         let mut last = vec![zero; n * gb];
         let longest = members.first().map_or(0, |&b| lengths[b]);
-        let chunk = (PROJECTION_BUDGET / (gb * n))
-            .clamp(1, 256)
-            .min(longest.max(1));
+        let chunk = projection_chunk(gb, n, longest);
         let mut proj = vec![zero; gb * chunk * n];
         let mut inputs = vec![zero; if gb == 1 { 0 } else { gb * chunk * f }];
         let mut streams: Vec<SplitMix64> = members
@@ -620,6 +623,13 @@ widest! {
     fn group_widest<T: Float, S: StateSink<T>>(GroupArgs<'_, T, S>) -> Vec<T> = group_portable;
 }
 
+/// Steps whose input projections a group of `members` sequences computes at once.
+fn projection_chunk(members: usize, units: usize, longest: usize) -> usize {
+    (PROJECTION_BUDGET / (members * units))
+        .clamp(1, 256)
+        .min(longest.max(1))
+}
+
 /// The noise stream of sequence `index`: its SplitMix64 stream under `seed`, advanced once and
 /// restarted from that output (so that neighbouring streams share no state).
 fn noise_stream(seed: u64, index: usize) -> SplitMix64 {
@@ -653,5 +663,6 @@ pub(crate) fn group_sequences(lengths: &[usize], max_groups: usize) -> Vec<Vec<u
     order.chunks(size).map(<[usize]>::to_vec).collect()
 }
 
+mod split;
 #[cfg(test)]
 mod tests;

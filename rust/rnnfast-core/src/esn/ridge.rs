@@ -69,20 +69,26 @@ struct Sums {
     count: usize,
     xtx: Vec<f64>,
     xty: Vec<f64>,
+    /// Fold the two blocks of `XᵀX` on two threads of the current pool.
+    parallel: bool,
 }
 
 impl Sums {
-    fn new(width: usize, outputs: usize) -> Self {
+    fn new(width: usize, outputs: usize, parallel: bool) -> Self {
         Self {
             width,
             outputs,
             count: 0,
             xtx: vec![0.0; width * width],
             xty: vec![0.0; width * outputs],
+            parallel,
         }
     }
 
-    /// Adds a chunk's rows with one GEMM each for `XᵀX` and `XᵀY`.
+    /// Adds a chunk's rows. The lower triangle of `XᵀX` is cut into two blocks of about equal
+    /// work, the triangle of its first `width / √2` rows and the rows below it, each one
+    /// product whether or not they run side by side: the sums then have the same bits with one
+    /// thread or two.
     fn fold(&mut self, chunk: &Chunk) {
         let (w, o, r) = (self.width, self.outputs, chunk.rows);
         if r == 0 {
@@ -90,27 +96,52 @@ impl Sums {
         }
         let x = MatRef::from_row_major_slice(&chunk.x[..r * w], r, w);
         let y = MatRef::from_row_major_slice(&chunk.y[..r * o], r, o);
-        triangular::matmul(
-            MatMut::from_row_major_slice_mut(&mut self.xtx, w, w),
-            BlockStructure::TriangularLower,
-            Accum::Add,
-            x.transpose(),
-            BlockStructure::Rectangular,
-            x,
-            BlockStructure::Rectangular,
-            1.0,
-            Par::Seq,
-        );
-        matmul(
-            MatMut::from_row_major_slice_mut(&mut self.xty, w, o),
-            Accum::Add,
-            x.transpose(),
-            y,
-            1.0,
-            Par::Seq,
-        );
+        let cut = (w as f64 / std::f64::consts::SQRT_2) as usize;
+        let (top, bottom) = self.xtx.split_at_mut(cut * w);
+        let xty = &mut self.xty;
+        let mut first = move || {
+            let dst = MatMut::from_row_major_slice_mut(top, cut, w).subcols_mut(0, cut);
+            lower_gram(dst, x.subcols(0, cut));
+        };
+        let mut rest = move || {
+            let below = MatMut::from_row_major_slice_mut(bottom, w - cut, w);
+            let (left, right) = below.split_at_col_mut(cut);
+            let lead = x.subcols(cut, w - cut);
+            matmul(
+                left,
+                Accum::Add,
+                lead.transpose(),
+                x.subcols(0, cut),
+                1.0,
+                Par::Seq,
+            );
+            lower_gram(right, lead);
+            let dst = MatMut::from_row_major_slice_mut(xty, w, o);
+            matmul(dst, Accum::Add, x.transpose(), y, 1.0, Par::Seq);
+        };
+        if self.parallel {
+            rayon::join(first, rest);
+        } else {
+            first();
+            rest();
+        }
         self.count += r;
     }
+}
+
+/// `dst += xᵀx`, lower triangle only (`dst` square).
+fn lower_gram(dst: MatMut<'_, f64>, x: MatRef<'_, f64>) {
+    triangular::matmul(
+        dst,
+        BlockStructure::TriangularLower,
+        Accum::Add,
+        x.transpose(),
+        BlockStructure::Rectangular,
+        x,
+        BlockStructure::Rectangular,
+        1.0,
+        Par::Seq,
+    );
 }
 
 /// Where a group's full chunks go.
@@ -180,7 +211,7 @@ impl<T: Float> StateSink<T> for Gram<'_, T> {
 }
 
 fn inline(width: usize, outputs: usize) -> Folder {
-    Folder::Inline(Sums::new(width, outputs))
+    Folder::Inline(Sums::new(width, outputs, false))
 }
 
 /// Flushes every group's last chunk and returns the sums folded inline, in group order (a
@@ -228,7 +259,15 @@ pub fn fit_ridge<T: Float>(
         chunk: Chunk::new(width, outputs),
         folder,
     };
-    let (sums, last) = if seqs.batch == 1 && threads > 1 && n >= PIPE_MIN_UNITS {
+    let (sums, last) = if reservoir.splits(seqs.batch, Some(seqs.steps), threads) {
+        // Both threads run the reservoir's steps, then fold each chunk together.
+        let folder = Folder::Inline(Sums::new(width, outputs, true));
+        let mut folder = Some(folder);
+        let (sinks, last) = reservoir.drive(seqs, h0, 1, threads, |_| {
+            gram(folder.take().unwrap_or_else(|| inline(width, outputs)))
+        })?;
+        (finish(sinks), last)
+    } else if seqs.batch == 1 && threads > 1 && n >= PIPE_MIN_UNITS {
         std::thread::scope(|scope| {
             let (full, chunks) = sync_channel::<Chunk>(1);
             let (spares, empty) = sync_channel::<Chunk>(2);
@@ -236,7 +275,7 @@ pub fn fit_ridge<T: Float>(
                 .send(Chunk::new(width, outputs))
                 .expect("the receiver is alive");
             let folding = scope.spawn(move || {
-                let mut sums = Sums::new(width, outputs);
+                let mut sums = Sums::new(width, outputs, false);
                 for mut chunk in chunks {
                     sums.fold(&chunk);
                     chunk.rows = 0;
@@ -271,7 +310,9 @@ pub fn fit_ridge<T: Float>(
     // The first group's sums become the total (no extra O(units²) buffer), then the others
     // are added in group order.
     let mut groups = sums.into_iter();
-    let mut total = groups.next().unwrap_or_else(|| Sums::new(width, outputs));
+    let mut total = groups
+        .next()
+        .unwrap_or_else(|| Sums::new(width, outputs, false));
     for g in groups {
         total.xtx.iter_mut().zip(&g.xtx).for_each(|(a, b)| *a += b);
         total.xty.iter_mut().zip(&g.xty).for_each(|(a, b)| *a += b);

@@ -110,23 +110,30 @@ fn ridge_recovers_a_readout_of_the_states() {
     }
 }
 
-/// A reservoir large enough for the piped Gram fold: 600 units, 6 connections each.
-fn large_weights() -> (Csr<f64>, Vec<f64>, Vec<f64>) {
+/// A reservoir of 600 units, `per_row` connections each: large enough for the piped Gram fold
+/// (6 connections), or for a step split across threads (60).
+fn large_weights<T: Float>(per_row: usize) -> (Csr<T>, Vec<T>, Vec<T>) {
     let n = 600;
     let mut rng = crate::rng::SplitMix64::new(11, 0);
-    let indptr: Vec<i64> = (0..=n as i64).map(|i| 6 * i).collect();
-    let indices: Vec<i64> = (0..6 * n).map(|_| rng.below(n) as i64).collect();
-    let values: Vec<f64> = (0..6 * n).map(|_| 0.3 * rng.symmetric_unit()).collect();
+    let mut draw = |scale: f64| T::from_f64(scale * rng.symmetric_unit());
+    let indptr: Vec<i64> = (0..=n).map(|i| (per_row * i) as i64).collect();
+    let indices: Vec<i64> = (0..per_row * n)
+        .map(|k| ((k * 7919 + k / per_row) % n) as i64)
+        .collect();
+    let values: Vec<T> = (0..per_row * n)
+        .map(|_| draw(1.5 / per_row as f64))
+        .collect();
     let w = Csr::new(n, n, &indptr, &indices, &values).unwrap();
-    let w_in = (0..2 * n).map(|_| rng.symmetric_unit()).collect();
-    (w, w_in, vec![0.0; n])
+    let w_in = (0..2 * n).map(|_| draw(1.0)).collect();
+    (w, w_in, vec![T::from_f64(0.0); n])
 }
 
 #[test]
 fn single_series_fit_is_identical_with_a_folding_thread() {
     // Two threads fold the Gram chunks of one series on a second thread: same sums, same bits.
-    let (w, w_in, bias) = large_weights();
+    let (w, w_in, bias) = large_weights::<f64>(6);
     let res = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh).unwrap();
+    assert!(!res.splits(1, Some(700), 2));
     let steps = 700;
     let data = inputs(1, steps);
     let seqs = Sequences {
@@ -302,4 +309,43 @@ fn long_single_series_takes_the_dense_product_and_matches_the_naive_loop() {
     for (g, w) in got.iter().zip(&want) {
         assert!((g - w).abs() < 1e-12, "{g} vs {w}");
     }
+}
+
+/// One series through a reservoir large enough to split its steps across two threads: the
+/// states, the readout outputs and the ridge fit have the bits of one thread.
+fn split_matches_one_thread<T: Float>() {
+    let (w, w_in, bias) = large_weights::<T>(60);
+    let res = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh).unwrap();
+    let steps = 700; // several projection chunks
+    assert!(res.splits(1, Some(steps), 2));
+    let data: Vec<T> = inputs(1, steps).into_iter().map(T::from_f64).collect();
+    let seqs = Sequences {
+        data: &data,
+        batch: 1,
+        steps,
+        lengths: None,
+    };
+    let h0: Vec<T> = (0..600)
+        .map(|i| T::from_f64((i as f64 * 0.1).sin()))
+        .collect();
+    let one = res.run(&seqs, Some(&h0), None, 1).unwrap();
+    assert_eq!(one, res.run(&seqs, Some(&h0), None, 2).unwrap());
+    let (coef, intercept) = (vec![T::from_f64(0.01); 2 * 600], [T::from_f64(0.5); 2]);
+    let readout = Readout {
+        coef: &coef,
+        intercept: &intercept,
+    };
+    let outputs = res.run(&seqs, None, Some(&readout), 1).unwrap();
+    assert_eq!(outputs, res.run(&seqs, None, Some(&readout), 2).unwrap());
+    let targets: Vec<T> = (0..steps)
+        .map(|t| T::from_f64((t as f64 * 0.05).cos()))
+        .collect();
+    let fit = |threads| fit_ridge(&res, &seqs, None, &targets, 1, 20, 1e-3, threads).unwrap();
+    assert_eq!(fit(1), fit(2));
+}
+
+#[test]
+fn split_series_has_the_bits_of_one_thread() {
+    split_matches_one_thread::<f32>();
+    split_matches_one_thread::<f64>();
 }
