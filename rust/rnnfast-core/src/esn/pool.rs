@@ -3,7 +3,7 @@
 
 use super::Reservoir;
 use super::reservoir::MAX_GROUPS;
-use super::reservoir::StateSink;
+use super::reservoir::{StateSink, scatter_columns};
 use crate::network::Sequences;
 use crate::{Float, Result, RnnError};
 
@@ -32,6 +32,16 @@ impl<T: Float> StateSink<T> for Sums {
         row.iter_mut()
             .zip(state)
             .for_each(|(s, &v)| *s += v.to_f64());
+    }
+
+    fn push_block(&mut self, members: &[usize], t: usize, block: &[T], stride: usize, _: &mut [T]) {
+        if t < self.washout {
+            return;
+        }
+        let (units, sums) = (self.units, &mut self.sums);
+        scatter_columns(block, stride, members.len(), |c, i, v| {
+            sums[c * units + i] += v.to_f64();
+        });
     }
 }
 

@@ -120,9 +120,45 @@ pub struct RunOutput<T> {
 }
 
 /// Receives the states of one group as they are produced.
-pub(crate) trait StateSink<T>: Send {
+pub(crate) trait StateSink<T: Float>: Send {
     /// The state of the group's `c`-th sequence (batch index `seq`) after step `t`.
     fn push(&mut self, c: usize, seq: usize, t: usize, state: &[T]);
+
+    /// The states after step `t` of the group's first `members.len()` sequences (their batch
+    /// indices), as columns of the `(units × stride)` block. By default each column is copied
+    /// into `row` and pushed alone; sinks that can read the block's rows directly (one unit,
+    /// every sequence, contiguous) override it.
+    fn push_block(
+        &mut self,
+        members: &[usize],
+        t: usize,
+        block: &[T],
+        stride: usize,
+        row: &mut [T],
+    ) {
+        for (c, &b) in members.iter().enumerate() {
+            for (r, &v) in row.iter_mut().zip(block.iter().skip(c).step_by(stride)) {
+                *r = v;
+            }
+            self.push(c, b, t, row);
+        }
+    }
+}
+
+/// `dst[c][i] = block[i · stride + c]` for the first `dst.len()` columns: each unit's row of the
+/// block read contiguously, written across the destinations (whose lines stay in L1).
+#[inline(always)]
+pub(crate) fn scatter_columns<T: Float>(
+    block: &[T],
+    stride: usize,
+    columns: usize,
+    mut dst: impl FnMut(usize, usize, T),
+) {
+    for (i, src) in block.chunks_exact(stride).enumerate() {
+        for (c, &v) in src[..columns].iter().enumerate() {
+            dst(c, i, v);
+        }
+    }
 }
 
 /// Writes states, or readout outputs, into each member's slice of the output.
@@ -130,6 +166,8 @@ struct Collect<'o, 'r, T> {
     rows: Vec<&'o mut [T]>,
     width: usize,
     readout: Option<&'r Readout<'r, T>>,
+    /// The readout's sums for one group of lanes, `(outputs, LANES)`.
+    sums: Vec<[T; LANES]>,
 }
 
 impl<T: Float> StateSink<T> for Collect<'_, '_, T> {
@@ -140,7 +178,41 @@ impl<T: Float> StateSink<T> for Collect<'_, '_, T> {
             Some(r) => r.apply(state, dst),
         }
     }
+
+    fn push_block(&mut self, members: &[usize], t: usize, block: &[T], stride: usize, _: &mut [T]) {
+        let (w, rows) = (self.width, &mut self.rows);
+        let Some(readout) = self.readout else {
+            scatter_columns(block, stride, members.len(), |c, i, v| {
+                rows[c][t * w + i] = v
+            });
+            return;
+        };
+        // Outputs of LANES sequences at a time, each unit's weights broadcast over them; the
+        // outputs' sums are independent chains, so their additions overlap.
+        let units = block.len() / stride;
+        for c0 in (0..members.len()).step_by(LANES) {
+            let lanes = LANES.min(members.len() - c0);
+            for (sum, &b) in self.sums.iter_mut().zip(readout.intercept) {
+                *sum = [b; LANES];
+            }
+            for (i, src) in block.chunks_exact(stride).enumerate() {
+                let x = &src[c0..c0 + lanes];
+                for (k, sum) in self.sums.iter_mut().enumerate() {
+                    let coef = readout.coef[k * units + i];
+                    sum.iter_mut().zip(x).for_each(|(s, &v)| *s += coef * v);
+                }
+            }
+            for (c, row) in rows[c0..c0 + lanes].iter_mut().enumerate() {
+                for (k, sum) in self.sums.iter().enumerate() {
+                    row[t * w + k] = sum[c];
+                }
+            }
+        }
+    }
 }
+
+/// Sequences whose readout outputs are summed side by side: one AVX-512 register of `f32`.
+const LANES: usize = 16;
 
 impl<'a, T: Float> Reservoir<'a, T> {
     /// Checks the shapes: `w` square `(units, units)`, `w_in` `(units, features)`, `bias`
@@ -305,6 +377,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
                 .collect(),
             width,
             readout,
+            sums: vec![[T::from_f64(0.0); LANES]; width],
         })?;
         drop(sinks);
         Ok(RunOutput { values, last })
@@ -582,17 +655,17 @@ impl<'a, T: Float> Reservoir<'a, T> {
                         }
                     },
                 );
+                if gb == 1 {
+                    sink.push(0, members[0], t, &x);
+                } else {
+                    sink.push_block(&members[..active], t, &x, gb, &mut row);
+                }
                 for (c, &b) in members[..active].iter().enumerate() {
-                    if gb == 1 {
-                        row.copy_from_slice(&x);
-                    } else {
-                        row.iter_mut()
+                    if t + 1 == lengths[b] {
+                        let dst = &mut last[c * n..(c + 1) * n];
+                        dst.iter_mut()
                             .zip(x.iter().skip(c).step_by(gb))
                             .for_each(|(r, &v)| *r = v);
-                    }
-                    sink.push(c, b, t, &row);
-                    if t + 1 == lengths[b] {
-                        last[c * n..(c + 1) * n].copy_from_slice(&row);
                     }
                 }
             }

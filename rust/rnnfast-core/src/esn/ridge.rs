@@ -17,7 +17,7 @@ use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::Reservoir;
-use super::reservoir::{MAX_GROUPS, StateSink, check_targets};
+use super::reservoir::{MAX_GROUPS, StateSink, check_targets, scatter_columns};
 use crate::network::Sequences;
 use crate::{Float, Result, RnnError};
 
@@ -193,17 +193,53 @@ impl<T: Float> StateSink<T> for Gram<'_, T> {
         if t < self.washout {
             return;
         }
-        let (w, o) = (state.len() + 1, self.chunk.y.len() / CHUNK_ROWS);
+        let w = state.len() + 1;
         let r = self.chunk.rows;
         let xr = &mut self.chunk.x[r * w..(r + 1) * w];
         xr.iter_mut().zip(state).for_each(|(d, &s)| *d = s.to_f64());
         xr[w - 1] = 1.0;
+        self.copy_target(r, seq, t);
+        self.advance(1);
+    }
+
+    fn push_block(&mut self, members: &[usize], t: usize, block: &[T], stride: usize, _: &mut [T]) {
+        if t < self.washout {
+            return;
+        }
+        let w = block.len() / stride + 1;
+        let mut done = 0;
+        // Chunks hold CHUNK_ROWS rows exactly, as when the rows are pushed one by one.
+        while done < members.len() {
+            let (r, part) = (self.chunk.rows, &members[done..]);
+            let take = part.len().min(CHUNK_ROWS - r);
+            let x = &mut self.chunk.x;
+            scatter_columns(&block[done..], stride, take, |c, i, v| {
+                x[(r + c) * w + i] = v.to_f64();
+            });
+            for (c, &seq) in part[..take].iter().enumerate() {
+                self.chunk.x[(r + c) * w + w - 1] = 1.0;
+                self.copy_target(r + c, seq, t);
+            }
+            done += take;
+            self.advance(take);
+        }
+    }
+}
+
+impl<T: Float> Gram<'_, T> {
+    /// Copies the targets of `seq` at step `t` into row `r` of the chunk.
+    fn copy_target(&mut self, r: usize, seq: usize, t: usize) {
+        let o = self.chunk.y.len() / CHUNK_ROWS;
         let start = (seq * self.steps + t) * o;
-        let yr = &mut self.chunk.y[r * o..(r + 1) * o];
-        yr.iter_mut()
+        self.chunk.y[r * o..(r + 1) * o]
+            .iter_mut()
             .zip(&self.targets[start..start + o])
             .for_each(|(d, &s)| *d = s.to_f64());
-        self.chunk.rows += 1;
+    }
+
+    /// Counts `rows` more rows, folding the chunk once it is full.
+    fn advance(&mut self, rows: usize) {
+        self.chunk.rows += rows;
         if self.chunk.rows == CHUNK_ROWS {
             self.flush();
         }

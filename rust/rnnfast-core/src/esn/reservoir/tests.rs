@@ -59,6 +59,29 @@ fn ragged_batch_matches_the_naive_loop_for_any_thread_count() {
     let one = res.run(&seqs, None, None, 1).unwrap();
     let two = res.run(&seqs, None, None, 2).unwrap();
     assert_eq!(one, two);
+    // The readout applied inside the loop (to blocks of 16 sequences and a partial block) gives
+    // the readout of the states.
+    let coef: Vec<f64> = (0..3 * 5).map(|i| (i as f64 * 0.7).cos()).collect();
+    let intercept = [0.1, -0.2, 0.3];
+    let readout = Readout {
+        coef: &coef,
+        intercept: &intercept,
+    };
+    let outputs = res.run(&seqs, None, Some(&readout), 2).unwrap().values;
+    for (b, &len) in lengths.iter().enumerate() {
+        for t in 0..len {
+            let state = &one.values[(b * steps + t) * 5..][..5];
+            for k in 0..3 {
+                let want: f64 =
+                    intercept[k] + (0..5).map(|i| coef[k * 5 + i] * state[i]).sum::<f64>();
+                let got = outputs[(b * steps + t) * 3 + k];
+                assert!(
+                    (got - want).abs() < 1e-12,
+                    "sequence {b} step {t}: {got} vs {want}"
+                );
+            }
+        }
+    }
     for b in 0..batch {
         let len = lengths[b];
         let want = naive(&w, &w_in, &bias, 0.3, &data[b * steps * 2..], len);
