@@ -1,0 +1,256 @@
+//! Ridge regression by the normal equations, accumulated in `f64` one row at a time.
+//!
+//! The rows (features plus a constant 1 for the intercept, and their targets) are copied into a
+//! [`Chunk`] of at most [`CHUNK_ROWS`] rows, which is folded into `XᵀX` (lower triangle only)
+//! and `XᵀY` with one GEMM each ([`Sums::fold`]): memory is O(width²) whatever the number of
+//! rows. [`solve_ridge`] adds the sums of several groups in the order given (so the result does
+//! not depend on which thread folded which group) and solves by Cholesky with the intercept
+//! unpenalised. The echo state network's readout ([`super::ridge`]) and NVAR
+//! ([`super::nvar`]) both fit through here.
+
+use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{self, BlockStructure};
+use faer::linalg::solvers::Solve;
+use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
+
+use crate::{Float, Result, RnnError};
+
+/// Rows folded into the Gram matrix at once.
+pub(crate) const CHUNK_ROWS: usize = 256;
+
+/// Bytes all groups' Gram matrices may take together.
+pub(crate) const GRAM_BUDGET: usize = 64 << 20;
+
+/// A chunk of rows: features with a trailing 1, and their targets, widened to `f64`.
+pub(crate) struct Chunk {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    width: usize,
+    outputs: usize,
+    pub(crate) rows: usize,
+}
+
+impl Chunk {
+    /// Room for [`CHUNK_ROWS`] rows of `width` columns (the features and the constant).
+    pub(crate) fn new(width: usize, outputs: usize) -> Self {
+        Self {
+            x: vec![0.0; CHUNK_ROWS * width],
+            y: vec![0.0; CHUNK_ROWS * outputs],
+            width,
+            outputs,
+            rows: 0,
+        }
+    }
+
+    /// An empty chunk of the same shape.
+    pub(crate) fn emptied(&self) -> Self {
+        Self::new(self.width, self.outputs)
+    }
+
+    /// Appends `features` (`width - 1` values) with a trailing 1, and `targets`; returns whether
+    /// the chunk is now full.
+    pub(crate) fn push<T: Float>(&mut self, features: &[T], targets: &[T]) -> bool {
+        let (w, o, r) = (self.width, self.outputs, self.rows);
+        let xr = &mut self.x[r * w..(r + 1) * w];
+        xr.iter_mut()
+            .zip(features)
+            .for_each(|(d, &s)| *d = s.to_f64());
+        xr[w - 1] = 1.0;
+        let yr = &mut self.y[r * o..(r + 1) * o];
+        yr.iter_mut()
+            .zip(targets)
+            .for_each(|(d, &s)| *d = s.to_f64());
+        self.rows += 1;
+        self.rows == CHUNK_ROWS
+    }
+}
+
+/// The running sums `XᵀX` (lower triangle) and `XᵀY`, `X` having a trailing column of ones.
+pub(crate) struct Sums {
+    width: usize,
+    outputs: usize,
+    count: usize,
+    xtx: Vec<f64>,
+    xty: Vec<f64>,
+}
+
+impl Sums {
+    pub(crate) fn new(width: usize, outputs: usize) -> Self {
+        Self {
+            width,
+            outputs,
+            count: 0,
+            xtx: vec![0.0; width * width],
+            xty: vec![0.0; width * outputs],
+        }
+    }
+
+    /// Adds a chunk's rows with one GEMM each for `XᵀX` and `XᵀY`.
+    pub(crate) fn fold(&mut self, chunk: &Chunk) {
+        let (w, o, r) = (self.width, self.outputs, chunk.rows);
+        if r == 0 {
+            return;
+        }
+        let x = MatRef::from_row_major_slice(&chunk.x[..r * w], r, w);
+        let y = MatRef::from_row_major_slice(&chunk.y[..r * o], r, o);
+        triangular::matmul(
+            MatMut::from_row_major_slice_mut(&mut self.xtx, w, w),
+            BlockStructure::TriangularLower,
+            Accum::Add,
+            x.transpose(),
+            BlockStructure::Rectangular,
+            x,
+            BlockStructure::Rectangular,
+            1.0,
+            Par::Seq,
+        );
+        matmul(
+            MatMut::from_row_major_slice_mut(&mut self.xty, w, o),
+            Accum::Add,
+            x.transpose(),
+            y,
+            1.0,
+            Par::Seq,
+        );
+        self.count += r;
+    }
+}
+
+/// A solved ridge readout, in `f64`.
+#[derive(Debug)]
+pub(crate) struct Solution {
+    /// `(outputs, width - 1)`, row-major.
+    pub coef: Vec<f64>,
+    /// `(outputs,)`.
+    pub intercept: Vec<f64>,
+    /// Number of rows fitted.
+    pub n_samples: usize,
+}
+
+/// Fails unless the ridge penalty is finite and non-negative.
+pub(crate) fn check_alpha(alpha: f64) -> Result<()> {
+    if alpha.is_finite() && alpha >= 0.0 {
+        Ok(())
+    } else {
+        Err(RnnError::param(
+            "alpha",
+            format!("must be finite and >= 0, got {alpha}"),
+        ))
+    }
+}
+
+/// Adds the groups' sums in order and solves the ridge problem with penalty `alpha` on the
+/// coefficients (not the intercept); `empty` is the error when no row was folded.
+pub(crate) fn solve_ridge(
+    groups: impl IntoIterator<Item = Sums>,
+    width: usize,
+    outputs: usize,
+    alpha: f64,
+    empty: impl FnOnce() -> RnnError,
+) -> Result<Solution> {
+    // The first group's sums become the total (no extra O(width²) buffer), then the others
+    // are added in group order.
+    let mut groups = groups.into_iter();
+    let mut total = groups.next().unwrap_or_else(|| Sums::new(width, outputs));
+    for g in groups {
+        total.xtx.iter_mut().zip(&g.xtx).for_each(|(a, b)| *a += b);
+        total.xty.iter_mut().zip(&g.xty).for_each(|(a, b)| *a += b);
+        total.count += g.count;
+    }
+    let Sums {
+        xtx, xty, count, ..
+    } = total;
+    if count == 0 {
+        return Err(empty());
+    }
+    let solution = solve_normal_equations(xtx, &xty, width, outputs, alpha)?;
+    let n = width - 1;
+    let coef = (0..outputs)
+        .flat_map(|k| solution.col(k).iter().take(n).copied().collect::<Vec<_>>())
+        .collect();
+    let intercept = (0..outputs).map(|k| solution[(n, k)]).collect();
+    Ok(Solution {
+        coef,
+        intercept,
+        n_samples: count,
+    })
+}
+
+/// Solves `(XᵀX + alpha·I') B = XᵀY` by Cholesky, `I'` sparing the last (intercept) row.
+/// `xtx` holds the lower triangle only; it is freed once copied into the full matrix.
+fn solve_normal_equations(
+    xtx: Vec<f64>,
+    xty: &[f64],
+    width: usize,
+    outputs: usize,
+    alpha: f64,
+) -> Result<Mat<f64>> {
+    let a = Mat::<f64>::from_fn(width, width, |i, j| {
+        let (r, c) = if i >= j { (i, j) } else { (j, i) };
+        xtx[r * width + c] + if i == j && i + 1 < width { alpha } else { 0.0 }
+    });
+    // Only the matrix and its factor need to coexist (at 2000 units each is 32 MB).
+    drop(xtx);
+    let mut b = Mat::<f64>::from_fn(width, outputs, |i, k| xty[i * outputs + k]);
+    let llt = a.llt(Side::Lower).map_err(|_| {
+        RnnError::param(
+            "alpha",
+            format!("the feature covariance is singular with alpha={alpha}; increase alpha"),
+        )
+    })?;
+    drop(a);
+    llt.solve_in_place(b.as_mut());
+    Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normal_equations_recover_an_exact_fit() {
+        // X = [[1, 1], [2, 1], [3, 1]] (last column: intercept), y = 2 x + 1.
+        let rows = [[1.0, 1.0], [2.0, 1.0], [3.0, 1.0]];
+        let y = [3.0, 5.0, 7.0];
+        let mut xtx = vec![0.0; 4];
+        let mut xty = vec![0.0; 2];
+        for (r, &t) in rows.iter().zip(&y) {
+            for i in 0..2 {
+                xty[i] += r[i] * t;
+                for j in 0..=i {
+                    xtx[i * 2 + j] += r[i] * r[j];
+                }
+            }
+        }
+        let b = solve_normal_equations(xtx, &xty, 2, 1, 0.0).unwrap();
+        assert!((b[(0, 0)] - 2.0).abs() < 1e-12);
+        assert!((b[(1, 0)] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn singular_system_asks_for_alpha() {
+        let err = solve_normal_equations(vec![0.0; 4], &[0.0; 2], 2, 1, 0.0).unwrap_err();
+        assert!(err.to_string().contains("alpha"));
+    }
+
+    #[test]
+    fn chunks_fold_to_the_sums_of_their_rows() {
+        // y = 3 x - 1 over 600 rows: three chunks, the last one partial.
+        let mut chunk = Chunk::new(2, 1);
+        let mut groups = vec![Sums::new(2, 1), Sums::new(2, 1)];
+        for i in 0..600_u32 {
+            let x = f64::from(i) / 100.0;
+            let g = &mut groups[i as usize % 2];
+            if chunk.push(&[x], &[3.0 * x - 1.0]) {
+                g.fold(&chunk);
+                chunk.rows = 0;
+            }
+        }
+        groups[1].fold(&chunk);
+        let fit = solve_ridge(groups, 2, 1, 0.0, || RnnError::param("rows", "none")).unwrap();
+        assert_eq!(fit.n_samples, 600);
+        assert!((fit.coef[0] - 3.0).abs() < 1e-9 && (fit.intercept[0] + 1.0).abs() < 1e-9);
+        let empty = solve_ridge([], 2, 1, 0.0, || RnnError::param("rows", "none"));
+        assert!(empty.unwrap_err().to_string().contains("rows"));
+    }
+}
