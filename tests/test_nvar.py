@@ -82,6 +82,16 @@ def test_existing_lorenz_example_still_holds():
     assert nrmse(data[1201:], model.predict(data[1200:-1])) < 1e-4
 
 
+@pytest.mark.parametrize("order", [3, 4])
+def test_nearly_singular_features_still_fit(order):
+    # Cubic and quartic monomials of two nearly equal delays are collinear to working
+    # precision (Cholesky fails even after equilibration): the minimum-norm least-squares
+    # solution is used, as np.linalg.lstsq would give, and predicts better than order 2 (6.6e-5).
+    data = lorenz(3001, dt=0.025)
+    model = NVARRegressor(delay=2, order=order, alpha=1e-6).fit(data[:2000], data[1:2001])
+    assert nrmse(data[2001:], model.predict(data[2000:-1])) < 1e-6
+
+
 def test_history_is_kept_and_never_changed_by_predict():
     u = series(100, d=2)
     model = NVARRegressor(delay=3, stride=2).fit(u[:80], u[1:81])

@@ -5,7 +5,8 @@
 //! and `XᵀY` with one GEMM each ([`Sums::fold`]): memory is O(width²) whatever the number of
 //! rows. [`solve_ridge`] adds the sums of several groups in the order given (so the result does
 //! not depend on which thread folded which group) and solves by Cholesky with the intercept
-//! unpenalised. The echo state network's readout ([`super::ridge`]) and NVAR
+//! unpenalised, after equilibration, or for a numerically singular system by the minimum-norm
+//! (pseudo-inverse) solution. The echo state network's readout ([`super::ridge`]) and NVAR
 //! ([`super::nvar`]) both fit through here.
 
 use faer::linalg::matmul::matmul;
@@ -178,6 +179,12 @@ pub(crate) fn solve_ridge(
 
 /// Solves `(XᵀX + alpha·I') B = XᵀY` by Cholesky, `I'` sparing the last (intercept) row.
 /// `xtx` holds the lower triangle only; it is freed once copied into the full matrix.
+///
+/// The system is first equilibrated, `D A D (D⁻¹ B) = D XᵀY` with `D = diag(A)^(-1/2)` (unit
+/// diagonal): the same solution, but columns of very different sizes (NVAR's monomials of
+/// values ~10 reach ~1e5 at degree 3) no longer make a positive definite matrix fail the
+/// factorisation in floating point. Diagonal scaling is close to the best for this
+/// (van der Sluis, 1969).
 fn solve_normal_equations(
     xtx: Vec<f64>,
     xty: &[f64],
@@ -185,22 +192,50 @@ fn solve_normal_equations(
     outputs: usize,
     alpha: f64,
 ) -> Result<Mat<f64>> {
+    let penalised = |i: usize| if i + 1 < width { alpha } else { 0.0 };
+    let scale: Vec<f64> = (0..width)
+        .map(|i| {
+            let d = xtx[i * width + i] + penalised(i);
+            if d > 0.0 { 1.0 / d.sqrt() } else { 1.0 }
+        })
+        .collect();
     let a = Mat::<f64>::from_fn(width, width, |i, j| {
         let (r, c) = if i >= j { (i, j) } else { (j, i) };
-        xtx[r * width + c] + if i == j && i + 1 < width { alpha } else { 0.0 }
+        let v = xtx[r * width + c] + if i == j { penalised(i) } else { 0.0 };
+        v * scale[i] * scale[j]
     });
     // Only the matrix and its factor need to coexist (at 2000 units each is 32 MB).
     drop(xtx);
-    let mut b = Mat::<f64>::from_fn(width, outputs, |i, k| xty[i * outputs + k]);
-    let llt = a.llt(Side::Lower).map_err(|_| {
-        RnnError::param(
-            "alpha",
-            format!("the feature covariance is singular with alpha={alpha}; increase alpha"),
-        )
-    })?;
-    drop(a);
-    llt.solve_in_place(b.as_mut());
-    Ok(b)
+    let mut b = Mat::<f64>::from_fn(width, outputs, |i, k| xty[i * outputs + k] * scale[i]);
+    match a.llt(Side::Lower) {
+        Ok(llt) => {
+            drop(a);
+            llt.solve_in_place(b.as_mut());
+        }
+        Err(_) => b = pseudo_solve(a, &b)?,
+    }
+    Ok(Mat::from_fn(width, outputs, |i, k| b[(i, k)] * scale[i]))
+}
+
+/// The minimum-norm solution of a numerically singular symmetric system `A X = B`, as NumPy's
+/// `lstsq` gives it: eigenvalues below `width · ε · λ_max` count as zero. The fallback when
+/// Cholesky fails (NVAR's higher monomials of slowly varying delays are nearly collinear,
+/// beyond what a small `alpha` can lift).
+fn pseudo_solve(a: Mat<f64>, b: &Mat<f64>) -> Result<Mat<f64>> {
+    let evd = a
+        .self_adjoint_eigen(Side::Lower)
+        .map_err(|_| RnnError::Numerical {
+            what: "the eigensolver did not converge on the ridge normal equations".into(),
+        })?;
+    let (u, s) = (evd.U(), evd.S().column_vector());
+    let largest = s.iter().fold(0.0_f64, |m, &v| m.max(v.abs()));
+    let cutoff = largest * a.nrows() as f64 * f64::EPSILON;
+    let mut c = u.transpose() * b;
+    for (i, &l) in s.iter().enumerate() {
+        let inverse = if l > cutoff { 1.0 / l } else { 0.0 };
+        c.row_mut(i).iter_mut().for_each(|v| *v *= inverse);
+    }
+    Ok(u * c)
 }
 
 #[cfg(test)]
@@ -228,9 +263,39 @@ mod tests {
     }
 
     #[test]
-    fn singular_system_asks_for_alpha() {
-        let err = solve_normal_equations(vec![0.0; 4], &[0.0; 2], 2, 1, 0.0).unwrap_err();
-        assert!(err.to_string().contains("alpha"));
+    fn columns_of_very_different_sizes_still_factor() {
+        // y = 2 a + 3e-6 b + 1 with b ~ 1e6 a: XᵀX spans twelve orders of magnitude.
+        let mut chunk = Chunk::new(3, 1);
+        let mut sums = Sums::new(3, 1);
+        for i in 0..200_u32 {
+            let a = f64::from(i % 17) / 17.0 - 0.4;
+            let b = 1e6 * (f64::from(i % 5) - 2.0 + a * a);
+            if chunk.push(&[a, b], &[2.0 * a + 3e-6 * b + 1.0]) {
+                sums.fold(&chunk);
+                chunk.rows = 0;
+            }
+        }
+        sums.fold(&chunk);
+        let fit = solve_ridge([sums], 3, 1, 0.0, || RnnError::param("rows", "none")).unwrap();
+        assert!((fit.coef[0] - 2.0).abs() < 1e-8, "{:?}", fit.coef);
+        assert!((fit.coef[1] - 3e-6).abs() < 1e-14 && (fit.intercept[0] - 1.0).abs() < 1e-8);
+    }
+
+    #[test]
+    fn singular_systems_get_the_minimum_norm_solution() {
+        // Two identical columns (and the intercept): the weight is shared equally between them.
+        let mut chunk = Chunk::new(3, 1);
+        for i in 0..10_u32 {
+            let a = f64::from(i);
+            chunk.push(&[a, a], &[4.0 * a]);
+        }
+        let mut sums = Sums::new(3, 1);
+        sums.fold(&chunk);
+        let fit = solve_ridge([sums], 3, 1, 0.0, || RnnError::param("rows", "none")).unwrap();
+        assert!((fit.coef[0] - 2.0).abs() < 1e-9 && (fit.coef[1] - 2.0).abs() < 1e-9);
+        assert!(fit.intercept[0].abs() < 1e-9);
+        let zero = solve_normal_equations(vec![0.0; 4], &[0.0; 2], 2, 1, 0.0).unwrap();
+        assert!(zero.col(0).iter().all(|&v| v == 0.0));
     }
 
     #[test]
