@@ -55,7 +55,9 @@ class NVARRegressor(RegressorMixin, BaseEstimator):
     stride : int, default=1
         Steps between them (ReservoirPy's ``strides``).
     order : int, default=2
-        Highest degree of the monomials (1: linear model).
+        Highest degree of the monomials (1: linear model). Every degree from 2 to ``order`` is
+        included, as in the NG-RC paper; ReservoirPy's ``NVAR(order=p)`` keeps degree ``p``
+        only (the same features for ``order <= 2``).
     alpha : float, default=1e-6
         Ridge penalty (not on the intercept); ReservoirPy's ``Ridge(ridge=...)``.
     dtype : {"float64", "float32"}, default="float64"
