@@ -77,9 +77,13 @@ impl Nvar {
                 ),
             )
         };
-        (delay - 1).checked_mul(stride).ok_or_else(|| {
-            RnnError::param("stride", format!("{stride} x delay {delay} overflows"))
-        })?;
+        // The closed loop keeps `(delay - 1) * stride + 1` inputs: that count must exist.
+        (delay - 1)
+            .checked_mul(stride)
+            .and_then(|h| h.checked_add(1))
+            .ok_or_else(|| {
+                RnnError::param("stride", format!("{stride} x delay {delay} overflows"))
+            })?;
         let linear = inputs
             .checked_mul(delay)
             .filter(|&l| l <= MAX_FEATURES)
@@ -166,9 +170,13 @@ impl Nvar {
     /// Checks a batch's history: `(batch, history_len, inputs)`, finite.
     fn check_history<T: Float>(&self, batch: usize, history: Option<&[T]>) -> Result<()> {
         if let Some(history) = history {
+            // Saturated, an impossible length: never equal to a real slice's.
+            let expected = batch
+                .saturating_mul(self.history_len())
+                .saturating_mul(self.inputs);
             expect_len(
                 "history (batch x (delay - 1) stride x features)",
-                batch * self.history_len() * self.inputs,
+                expected,
                 history.len(),
             )?;
             check_finite("history", history)?;
@@ -299,7 +307,7 @@ impl Nvar {
         }
         expect_len(
             "window ((delay - 1) stride + 1 steps x features)",
-            rows * d,
+            rows.saturating_mul(d),
             window.len(),
         )?;
         check_finite("window", window)?;

@@ -225,6 +225,18 @@ fn bad_input_gives_errors() {
     assert!(Nvar::new(1, 1, 1, usize::MAX).is_err());
     assert!(Nvar::new(usize::MAX, 2, 1, 1).is_err());
     assert!(Nvar::new(1, usize::MAX, 2, 1).is_err());
+    assert!(Nvar::new(1, 2, usize::MAX, 1).is_err());
+    let far = Nvar::new(1, 2, usize::MAX - 1, 1).unwrap();
+    let seqs = one(&[1.0, 2.0], 2);
+    assert!(far.run(&seqs, Some(&[0.0; 3]), None, 1).is_err());
+    assert_eq!(far.run(&seqs, None, None, 1).unwrap(), [1.0, 0.0, 2.0, 0.0]);
+    let wide = Nvar::new(2, 2, usize::MAX - 1, 1).unwrap();
+    let coef4 = [0.0; 8];
+    let square = Readout {
+        coef: &coef4,
+        intercept: &[0.0; 2],
+    };
+    assert!(wide.forecast(&[0.0; 4], &square, 1).is_err());
     let map = Nvar::new(2, 3, 1, 2).unwrap();
     let data = series(4, 2, 1);
     // Too short to fit: 2 steps of history, 2 steps long.
