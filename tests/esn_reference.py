@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 
@@ -51,3 +53,40 @@ def feedback_predict(est, u, x0, y0):
         y = est.coef_ @ x + est.intercept_
         out.append(y)
     return np.array(out)
+
+
+def nvar_features(x, delay, stride, order, history=None):
+    """NVAR features of one series ``(steps, d)``, float64: ``[u[t], u[t - stride], ...]`` and
+    their monomials of degree 2..order in ``combinations_with_replacement`` order.
+
+    ``history`` holds the ``(delay - 1) * stride`` inputs before the series (zeros when None).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    steps, d = x.shape
+    before = (delay - 1) * stride
+    history = np.zeros((before, d)) if history is None else np.asarray(history, np.float64)
+    padded = np.vstack([history, x])
+    lin = np.hstack(
+        [padded[(delay - 1 - k) * stride : (delay - 1 - k) * stride + steps] for k in range(delay)]
+    )
+    parts = [lin]
+    for degree in range(2, order + 1):
+        combos = np.array(
+            list(itertools.combinations_with_replacement(range(lin.shape[1]), degree))
+        )
+        parts.append(np.prod(lin[:, combos], axis=2))
+    return np.hstack(parts)
+
+
+def nvar_forecast(coef, intercept, window, n_steps, delay, stride, order):
+    """Closed loop from the last inputs ``window`` (oldest first): each prediction appended to
+    the series and fed back; the first one is dropped (the estimators' convention)."""
+    series = [np.asarray(row, dtype=np.float64) for row in window]
+    out = []
+    for _ in range(n_steps + 1):
+        recent = np.array(series[-((delay - 1) * stride + 1) :])
+        row = nvar_features(recent, delay, stride, order)[-1]
+        y = coef @ row + intercept
+        series.append(y)
+        out.append(y)
+    return np.array(out[1:])

@@ -327,27 +327,6 @@ def test_rls_converges_to_ridge_and_partial_fit_streams():
         ESNRegressor(10, readout="rls", forgetting_factor=1.5).fit(u, y)
 
 
-def test_nvar_matches_numpy_features_and_predicts_lorenz():
-    from rnnfast import NVARRegressor
-
-    data = lorenz(1601)
-    model = NVARRegressor(delay=2, stride=1, order=2, alpha=1e-6).fit(data[:1200], data[1:1201])
-    # features by hand at step t: [u_t, u_{t-1}], their 21 quadratic monomials, then 1
-    lin = np.hstack([data[1:1200], data[:1199]])
-    quad = np.array([[a * b for i, a in enumerate(row) for b in row[i:]] for row in lin])
-    design = np.hstack([lin, quad, np.ones((len(lin), 1))])
-    penalty = 1e-6 * np.eye(design.shape[1])
-    penalty[-1, -1] = 0.0
-    sol = np.linalg.solve(design.T @ design + penalty, design.T @ data[2:1201])
-    # ill-conditioned normal equations (monomials up to ~1e3): solvers differ by ~1e-4 on
-    # values of size ~20, so compare fitted values, not coefficients
-    np.testing.assert_allclose(model.predict(data[:1200])[1:], design @ sol, atol=1e-3)
-    pred = model.predict(data[1200:-1])
-    assert nrmse(data[1202:], pred[1:]) < 1e-4
-    with pytest.raises(ParameterError, match="delay"):
-        NVARRegressor(delay=0).fit(data[:50], data[1:51])
-
-
 def test_output_feedback_matches_numpy():
     from esn_reference import feedback_predict
 

@@ -180,6 +180,29 @@ def esn_forecast(
     intercept: npt.NDArray[np.floating[Any]],
     n_steps: int,
 ) -> npt.NDArray[np.floating[Any]]: ...
+def nvar_run(
+    map: tuple[int, int, int, int],
+    x: npt.NDArray[np.floating[Any]],
+    lengths: npt.NDArray[np.int64] | None = None,
+    history: npt.NDArray[np.floating[Any]] | None = None,
+    coef: npt.NDArray[np.floating[Any]] | None = None,
+    intercept: npt.NDArray[np.floating[Any]] | None = None,
+    threads: int | None = None,
+) -> npt.NDArray[np.floating[Any]]: ...
+def nvar_fit(
+    map: tuple[int, int, int, int],
+    x: npt.NDArray[np.floating[Any]],
+    y: npt.NDArray[np.floating[Any]],
+    lengths: npt.NDArray[np.int64] | None = None,
+    alpha: float = 1e-6,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int]: ...
+def nvar_forecast(
+    map: tuple[int, int, int, int],
+    window: npt.NDArray[np.floating[Any]],
+    coef: npt.NDArray[np.floating[Any]],
+    intercept: npt.NDArray[np.floating[Any]],
+    n_steps: int,
+) -> npt.NDArray[np.floating[Any]]: ...
 def esn_fit_online(
     reservoir: Reservoir,
     x: npt.NDArray[np.floating[Any]],

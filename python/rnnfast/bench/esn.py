@@ -2,7 +2,9 @@
 
 The workloads are the issue's: Mackey-Glass one-step-ahead prediction (10,000 training and 2,000
 test steps, leak rate 0.3, spectral radius 1.25, connectivity 0.1, ridge 1e-6) with 1000 and 100
-units, and 500 sequences of 100 steps (3 features, 5 one-hot targets) through 300 units. Both
+units, 500 sequences of 100 steps (3 features, 5 one-hot targets) through 300 units, and NVAR
+(delay 2, order 2, ridge 2.5e-6: the NG-RC paper's Lorenz model) predicting the next step of a
+Lorenz series sampled at dt = 0.025 (10,000 training and 2,000 test steps). Both
 libraries get the same data and hyper-parameters (ReservoirPy's defaults otherwise: no bias,
 input connectivity 0.1); each timed call returns its test NRMSE so accuracy can be compared too.
 One seed's NRMSE says little (over seeds 0-7 at 1000 units, each library's ranged 1.09e-3 to
@@ -17,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import ESNRegressor, set_num_threads
-from ..datasets import mackey_glass
+from .. import ESNRegressor, NVARRegressor, set_num_threads
+from ..datasets import lorenz, mackey_glass
 from ..metrics import nrmse
 from . import Report, Runner, Workload
 from ._libraries import require
@@ -106,6 +108,31 @@ def _setup_batch(n_seq: int, steps: int, units: int, library: str, threads: int)
     return run_rpy
 
 
+def _setup_nvar(library: str, threads: int) -> Runner:
+    """NVAR on Lorenz: fit on the training steps, predict the test steps (which continue them)."""
+    series = lorenz(_TRAIN + _TEST + 1, dt=0.025)
+    x, y = series[:-1], series[1:]
+    train, test = slice(0, _TRAIN), slice(_TRAIN, None)
+    if library.startswith("rnnfast"):
+        set_num_threads(threads)
+        dtype = "float64" if library == "rnnfast-float64" else "float32"
+
+        def run() -> float:
+            model = NVARRegressor(delay=2, order=2, alpha=2.5e-6, dtype=dtype)
+            return nrmse(y[test], model.fit(x[train], y[train]).predict(x[test]))
+
+        return run
+    nodes = require("reservoirpy.nodes")
+    require("threadpoolctl").threadpool_limits(threads)
+
+    def run_rpy() -> float:
+        model = nodes.NVAR(delay=2, order=2, strides=1) >> nodes.Ridge(ridge=2.5e-6)
+        model.fit(x[train], y[train], warmup=1)
+        return nrmse(y[test], model.run(x[test]))
+
+    return run_rpy
+
+
 def _mackey_glass(units: int) -> Workload:
     return Workload(
         family="esn",
@@ -125,6 +152,13 @@ WORKLOADS = [
         description="500 sequences x 100 steps, 3 in, 5 one-hot out, 300 units: fit + run",
         libraries=_LIBRARIES,
         setup=partial(_setup_batch, 500, 100, 300),
+    ),
+    Workload(
+        family="esn",
+        name="nvar-lorenz",
+        description=f"NVAR delay 2 order 2, Lorenz, {_TRAIN} train + {_TEST} test steps",
+        libraries=_LIBRARIES,
+        setup=_setup_nvar,
     ),
 ]
 

@@ -96,13 +96,13 @@ impl<'py, T: Float + Element> ReservoirArgs<'py, T> {
 }
 
 /// The padded batch `x` `(batch, steps, features)` with optional int64 `lengths`.
-struct Batch<'py, T: Element> {
+pub(crate) struct Batch<'py, T: Element> {
     x: Checked<'py, T>,
     lengths: Option<Vec<usize>>,
 }
 
 impl<'py, T: Float + Element> Batch<'py, T> {
-    fn new(
+    pub(crate) fn new(
         x: &Bound<'py, PyAny>,
         lengths: Option<&Bound<'py, PyAny>>,
         features: usize,
@@ -114,15 +114,15 @@ impl<'py, T: Float + Element> Batch<'py, T> {
         Ok(Self { x, lengths })
     }
 
-    fn batch(&self) -> usize {
+    pub(crate) fn batch(&self) -> usize {
         self.x.shape()[0]
     }
 
-    fn steps(&self) -> usize {
+    pub(crate) fn steps(&self) -> usize {
         self.x.shape()[1]
     }
 
-    fn sequences(&self) -> PyResult<Sequences<'_, T>> {
+    pub(crate) fn sequences(&self) -> PyResult<Sequences<'_, T>> {
         Ok(Sequences {
             data: self.x.as_slice()?,
             batch: self.batch(),
@@ -132,11 +132,11 @@ impl<'py, T: Float + Element> Batch<'py, T> {
     }
 }
 
-fn is_f32(values: &Bound<'_, PyAny>) -> bool {
+pub(crate) fn is_f32(values: &Bound<'_, PyAny>) -> bool {
     values.cast::<PyArrayDyn<f32>>().is_ok()
 }
 
-fn array<'py, T: Element>(
+pub(crate) fn array<'py, T: Element>(
     py: Python<'py>,
     data: Vec<T>,
     shape: &[usize],
@@ -372,7 +372,8 @@ pub fn esn_forecast<'py>(
     }
 }
 
-type ForecastArrays<'a, 'py> = (
+/// Three borrowed arrays: a start (state or window), `coef` and `intercept`.
+pub(crate) type ForecastArrays<'a, 'py> = (
     &'a Bound<'py, PyAny>,
     &'a Bound<'py, PyAny>,
     &'a Bound<'py, PyAny>,

@@ -8,6 +8,7 @@ mod errors;
 mod esn;
 mod hopfield;
 mod network;
+mod nvar;
 mod stream;
 mod train;
 
@@ -32,6 +33,9 @@ mod _rnnfast {
         esn_closed_loop, esn_fit_online, esn_fit_ridge, esn_forecast, esn_pool, esn_run,
         esn_spectral_radius,
     };
+
+    #[pymodule_export]
+    use nvar::{nvar_fit, nvar_forecast, nvar_run};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -9,11 +9,15 @@
 //! - `recurrence`: the sparse product, or a dense packed one for one sequence of a small reservoir;
 //! - [`spectral`]: the spectral radius (dense eigensolver, or [`arnoldi`] for large reservoirs);
 //! - [`reservoir`]: the state update, the time loop over groups of sequences, closed-loop runs;
-//! - [`ridge`]: the ridge readout accumulated in `f64` while states are produced;
+//! - [`ridge`]: the ridge readout accumulated in `f64` while states are produced (through the
+//!   normal equations of `gram`, shared with NVAR);
+//! - [`nvar`]: next-generation reservoir computing (delayed inputs and their monomials);
 //! - [`online`]: RLS and LMS readouts for incremental fits;
 //! - [`pool`]: per-sequence mean states for classification, pooled as they are produced.
 
 mod arnoldi;
+mod gram;
+pub mod nvar;
 pub mod online;
 pub mod pool;
 mod recurrence;
@@ -23,6 +27,7 @@ pub mod sparse;
 pub mod spectral;
 mod widest;
 
+pub use nvar::{Nvar, NvarFit};
 pub use online::{OnlineRule, OnlineState, fit_online};
 pub use pool::{Pooled, pool_states};
 pub use reservoir::{Readout, Reservoir, RunOutput};

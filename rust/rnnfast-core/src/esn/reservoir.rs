@@ -57,7 +57,7 @@ impl<T: Float> Readout<'_, T> {
         self.intercept.len()
     }
 
-    fn check(&self, units: usize) -> Result<()> {
+    pub(crate) fn check(&self, units: usize) -> Result<()> {
         expect_len(
             "readout coefficients",
             self.outputs() * units,
@@ -67,7 +67,7 @@ impl<T: Float> Readout<'_, T> {
         check_finite("readout intercept", self.intercept)
     }
 
-    fn apply(&self, state: &[T], out: &mut [T]) {
+    pub(crate) fn apply(&self, state: &[T], out: &mut [T]) {
         readout_widest((self.coef, self.intercept, state, out));
     }
 }
