@@ -15,6 +15,7 @@ use faer::linalg::solvers::Solve;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 
 use super::reservoir::scatter_columns;
+use crate::par::written_zeros;
 use crate::{Float, Result, RnnError};
 
 /// Rows folded into the Gram matrix at once.
@@ -111,8 +112,8 @@ impl Sums {
             width,
             outputs,
             count: 0,
-            xtx: vec![0.0; width * width],
-            xty: vec![0.0; width * outputs],
+            xtx: written_zeros(width * width),
+            xty: written_zeros(width * outputs),
             parallel: false,
         }
     }

@@ -5,6 +5,7 @@ use super::Reservoir;
 use super::reservoir::MAX_GROUPS;
 use super::reservoir::{StateSink, scatter_columns};
 use crate::network::Sequences;
+use crate::par::written_zeros;
 use crate::{Float, Result, RnnError};
 
 /// What [`pool_states`] returns, both `(batch, units)`.
@@ -70,7 +71,7 @@ pub fn pool_states<T: Float>(
         Sums {
             washout,
             units: n,
-            sums: vec![0.0; members.len() * n],
+            sums: written_zeros(members.len() * n),
         }
     })?;
     let mut mean = vec![T::from_f64(0.0); seqs.batch * n];

@@ -19,7 +19,7 @@ use crate::error::expect_len;
 use crate::float::check_finite;
 use crate::linalg::{add_row_bias, matmul_nt};
 use crate::network::Sequences;
-use crate::par::{self, PARALLEL_MIN_FLOPS};
+use crate::par::{self, PARALLEL_MIN_FLOPS, written_zeros};
 use crate::rng::SplitMix64;
 use crate::{Float, Result, RnnError};
 
@@ -603,7 +603,7 @@ impl<'a, T: Float> Reservoir<'a, T> {
     ) -> Vec<T> {
         let (n, f, gb) = (self.units(), self.features, members.len());
         let zero = T::from_f64(0.0);
-        let mut x = vec![zero; n * gb];
+        let mut x = written_zeros(n * gb);
         if let Some(h0) = h0 {
             for (c, &b) in members.iter().enumerate() {
                 for (i, &v) in h0[b * n..(b + 1) * n].iter().enumerate() {
