@@ -21,6 +21,10 @@ use crate::{Float, Result, RnnError};
 /// Rows folded into the Gram matrix at once.
 pub(crate) const CHUNK_ROWS: usize = 256;
 
+/// Fewest columns for which [`Sums::fold`] cuts `XᵀX` in two blocks: below, a chunk's products
+/// take about as long as the calls that start them (and no reservoir that small runs split).
+const SPLIT_MIN_WIDTH: usize = 512;
+
 /// Bytes all groups' Gram matrices may take together.
 pub(crate) const GRAM_BUDGET: usize = 64 << 20;
 
@@ -127,10 +131,10 @@ impl Sums {
         }
     }
 
-    /// Adds a chunk's rows. The lower triangle of `XᵀX` is cut into two blocks of about equal
-    /// work, the triangle of its first `width / √2` rows and the rows below it, each one
-    /// product whether or not they run side by side: the sums then have the same bits with one
-    /// thread or two.
+    /// Adds a chunk's rows. From [`SPLIT_MIN_WIDTH`] columns, the lower triangle of `XᵀX` is cut
+    /// into two blocks of about equal work, the triangle of its first `width / √2` rows and the
+    /// rows below it, each one product whether or not they run side by side: the sums then have
+    /// the same bits with one thread or two.
     pub(crate) fn fold(&mut self, chunk: &Chunk) {
         let (w, o, r) = (self.width, self.outputs, chunk.rows);
         if r == 0 {
@@ -138,7 +142,11 @@ impl Sums {
         }
         let x = MatRef::from_row_major_slice(&chunk.x[..r * w], r, w);
         let y = MatRef::from_row_major_slice(&chunk.y[..r * o], r, o);
-        let cut = (w as f64 / std::f64::consts::SQRT_2) as usize;
+        let cut = if w >= SPLIT_MIN_WIDTH {
+            (w as f64 / std::f64::consts::SQRT_2) as usize
+        } else {
+            0
+        };
         let (top, bottom) = self.xtx.split_at_mut(cut * w);
         let xty = &mut self.xty;
         let mut first = move || {
