@@ -31,10 +31,11 @@ const KEEP: usize = 24;
 /// forming at the crowded edge of the spectrum.
 const WANTED: usize = 4;
 /// Relative residual `‖A y - θ y‖ / (|θ| ‖y‖)` a wanted Ritz pair must reach. For the mildly
-/// non-normal matrices of reservoirs the eigenvalue error is this times a small condition
-/// number: on 48 random reservoirs of 300 to 1000 units the radius was within 1e-12 of the
-/// dense solver's, far below the 1e-6 the estimators promise.
-const TOLERANCE: f64 = 1e-10;
+/// non-normal matrices of reservoirs the eigenvalue error is far below this: on a 1000-unit
+/// reservoir whose residuals fell from 1e-7 to 1e-11 over the last restarts, the radius was
+/// within 2e-10 of its final value once they were below 1e-8, four orders of magnitude inside
+/// the 1e-6 the estimators promise (the tests compare with the dense solver to 1e-9).
+const TOLERANCE: f64 = 1e-8;
 /// Restarts before giving up (convergence takes 10-25 on random reservoirs).
 const MAX_RESTARTS: usize = 300;
 
