@@ -152,6 +152,18 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_float_dtype(value: Any) -> np.dtype[Any]:
+    """The NumPy dtype named by an estimator's ``dtype`` parameter: float32 or float64.
+
+    >>> check_float_dtype("float32")
+    dtype('float32')
+    """
+    if value not in ("float32", "float64", np.float32, np.float64):
+        raise ParameterError(f"dtype: expected 'float32' or 'float64', got {value!r}")
+    dtype: np.dtype[Any] = np.dtype(value)
+    return dtype
+
+
 def resolve_rng(random_state: Any) -> np.random.Generator:
     """A NumPy generator from ``None``, an int seed, a ``Generator`` or a ``RandomState``.
 

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from . import _rnnfast
 from ._sequence_data import MANY_TO_MANY, Sequences, read_X, target_rows
-from ._validation import check_positive_int
+from ._validation import check_float_dtype, check_positive_int
 from .exceptions import ParameterError, ShapeError
 from .reservoir import REQUIRES_Y, Array, SequenceInput, _check_nonnegative
 
@@ -123,9 +123,7 @@ class NVARRegressor(RegressorMixin, BaseEstimator):
     # -- parameters ------------------------------------------------------------------------
 
     def _dtype(self) -> np.dtype[Any]:
-        if self.dtype not in ("float32", "float64", np.float32, np.float64):
-            raise ParameterError(f"dtype: expected 'float32' or 'float64', got {self.dtype!r}")
-        return np.dtype(self.dtype)
+        return check_float_dtype(self.dtype)
 
     def _map(self, n_features: int) -> tuple[int, int, int, int]:
         """The native map ``(features, delay, stride, order)``, each checked."""

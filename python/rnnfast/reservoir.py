@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _rnnfast
-from ._validation import Batch, as_batch, resolve_rng
+from ._validation import Batch, as_batch, check_float_dtype, resolve_rng
 from .exceptions import ParameterError, ShapeError
 
 __all__ = ["Reservoir"]
@@ -102,9 +102,7 @@ class _ReservoirMixin:
     # -- parameters and weights ------------------------------------------------------------
 
     def _dtype(self) -> np.dtype[Any]:
-        if self.dtype not in ("float32", "float64", np.float32, np.float64):
-            raise ParameterError(f"dtype: expected 'float32' or 'float64', got {self.dtype!r}")
-        return np.dtype(self.dtype)
+        return check_float_dtype(self.dtype)
 
     def _check_params(self) -> None:
         n = self.n_reservoir

@@ -5,7 +5,10 @@
 //! for any number of threads. A group keeps its states as one `(units × group)` block: the
 //! sparse product then reads each row's indices once per step for all its running sequences, and
 //! because lengths decrease, the running sequences are always a prefix of the block's columns.
-//! Input projections are hoisted out of the step loop as one GEMM per sequence and time chunk.
+//! Input projections are hoisted out of the step loop as one GEMM per group and time chunk,
+//! laid out like the state block, and sinks receive the whole block after each step. A single
+//! sequence runs through a dense packed copy of `W` when the reservoir is small
+//! (`esn::recurrence`), or split across two threads when it is large (`reservoir::split`).
 //! Every buffer is sized once per group: the step loop does not allocate.
 
 use std::ops::Range;
