@@ -108,19 +108,22 @@ impl<T: Float> Csr<T> {
         let span = self.indptr[i]..self.indptr[i + 1];
         let (idx, val) = (&self.indices[span.clone()], &self.values[span]);
         let zero = T::from_f64(0.0);
+        // SAFETY: every stored index is below `cols` (checked by `Csr::new`) and `x` holds at
+        // least `cols` values (asserted by `mul_block`, the only caller).
+        let at = |j: u32| unsafe { *x.get_unchecked(j as usize) };
         let mut acc = [zero; 4];
         let mut idx4 = idx.chunks_exact(4);
         let mut val4 = val.chunks_exact(4);
         for (ji, vi) in (&mut idx4).zip(&mut val4) {
             for k in 0..4 {
-                acc[k] += vi[k] * x[ji[k] as usize];
+                acc[k] += vi[k] * at(ji[k]);
             }
         }
         let tail = idx4
             .remainder()
             .iter()
             .zip(val4.remainder())
-            .fold(zero, |a, (&j, &v)| a + v * x[j as usize]);
+            .fold(zero, |a, (&j, &v)| a + v * at(j));
         (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
     }
 
@@ -136,9 +139,16 @@ impl<T: Float> Csr<T> {
         stride: usize,
         active: usize,
     ) {
-        debug_assert!(active <= stride);
-        debug_assert_eq!(x.len(), self.cols * stride);
-        debug_assert_eq!(out.len(), rows.len() * stride);
+        // The unchecked reads of the row products rely on these (once per call, not per
+        // non-zero: the bounds checks in the inner loops cost a fifth of the product).
+        assert!(active <= stride, "more active columns than the block has");
+        assert_eq!(x.len(), self.cols * stride, "x must be (cols × stride)");
+        assert_eq!(
+            out.len(),
+            rows.len() * stride,
+            "out must be (rows × stride)"
+        );
+        assert!(rows.end <= self.rows, "rows out of range");
         if stride == 1 {
             for (o, i) in out.iter_mut().zip(rows) {
                 *o = self.row_dot(i, x);
@@ -222,7 +232,11 @@ fn lane_dots<T: Float>(idx: &[u32], val: &[T], x: &[T], stride: usize, width: us
     let mut acc = [[zero; LANES]; 4];
     let mut tail = [zero; LANES];
     let add = |sum: &mut [T; LANES], j: u32, v: T| {
-        let xs = &x[j as usize * stride..][..width];
+        let start = j as usize * stride;
+        // SAFETY: `x` starts at the lane group's first column `c0` of a `(cols × stride)` block
+        // (asserted by `mul_block`) and `c0 + width <= stride`, so row `j < cols` (checked by
+        // `Csr::new`) has its `width` values in range.
+        let xs = unsafe { x.get_unchecked(start..start + width) };
         sum.iter_mut().zip(xs).for_each(|(a, &b)| *a += v * b);
     };
     let (mut idx4, mut val4) = (idx.chunks_exact(4), val.chunks_exact(4));
