@@ -86,6 +86,33 @@ def test_results_do_not_depend_on_threads():
     np.testing.assert_array_equal(one.predict(x), two.predict(x))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_one_long_series_split_across_threads_has_the_bits_of_one_thread(dtype):
+    # 600 units at density 0.1 (~36k non-zeros): large enough for each step to be split across
+    # two threads, with the Gram chunks folded on both.
+    series = mackey_glass(1601)
+    x, y = series[:-1], series[1:]
+
+    def fitted(n_jobs: int) -> ESNRegressor:
+        est = ESNRegressor(
+            600,
+            spectral_radius=1.2,
+            leak_rate=0.3,
+            washout=50,
+            dtype=dtype,
+            n_jobs=n_jobs,
+            random_state=0,
+        )
+        return est.fit(x[:1200], y[:1200])
+
+    one, two = fitted(1), fitted(2)
+    np.testing.assert_array_equal(one.coef_, two.coef_)
+    np.testing.assert_array_equal(one.last_state_, two.last_state_)
+    np.testing.assert_array_equal(one.predict(x[1200:]), two.predict(x[1200:]))
+    np.testing.assert_array_equal(one.forecast(50), two.forecast(50))
+    assert nrmse(y[1200:], two.predict(x[1200:])) < 0.05
+
+
 def test_mackey_glass_one_step_ahead():
     # The workload at 1000 units (a couple of seconds): NRMSE about 1e-3 or better.
     series = mackey_glass(6001)
