@@ -65,12 +65,15 @@ def test_ragged_batch_equals_single_runs():
     np.testing.assert_array_equal(est.transform(equal)[1], est.transform(equal[1]))
 
 
-def test_ridge_matches_numpy_on_a_batch():
+@pytest.mark.parametrize("lengths", [[60] * 4, [150 + (37 * i) % 150 for i in range(70)]])
+def test_ridge_matches_numpy_on_a_batch(lengths):
+    # 70 ragged sequences make groups of three, each several Gram chunks long: rows of one step
+    # straddle the chunks' boundaries.
     rng = np.random.default_rng(4)
-    x = rng.normal(size=(4, 60, 2))
-    y = np.stack([np.sin(x[..., 0]), x[..., 1] ** 2], axis=-1)
+    x = [rng.normal(size=(n, 2)) for n in lengths]
+    y = [np.stack([np.sin(s[:, 0]), s[:, 1] ** 2], axis=-1) for s in x]
     est = small(washout=5, alpha=1e-3).fit(x, y)
-    coef, intercept = ridge([states(est, s) for s in x], list(y), 5, 1e-3)
+    coef, intercept = ridge([states(est, s) for s in x], y, 5, 1e-3)
     np.testing.assert_allclose(est.coef_, coef, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(est.intercept_, intercept, rtol=1e-7, atol=1e-9)
     assert est.last_state_ is None

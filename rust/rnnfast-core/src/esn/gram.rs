@@ -9,6 +9,8 @@
 //! (pseudo-inverse) solution. The echo state network's readout ([`super::ridge`]) and NVAR
 //! ([`super::nvar`]) both fit through here.
 
+use std::ops::Range;
+
 use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::linalg::solvers::Solve;
@@ -71,20 +73,21 @@ impl Chunk {
         self.rows == CHUNK_ROWS
     }
 
-    /// Appends the first `columns` columns of the `(width - 1) × stride` block as rows (each with
-    /// a trailing 1), at most as many as fit, the targets of column `c` being `targets(c)`;
-    /// returns how many were appended.
+    /// Appends the block's columns `columns` (of a `(width - 1) × stride` block) as rows, each
+    /// with a trailing 1, as many as fit; the targets of column `columns.start + c` are
+    /// `targets(c)`. Returns how many were appended.
     pub(crate) fn push_columns<'t, T: Float + 't>(
         &mut self,
         block: &[T],
         stride: usize,
-        columns: usize,
+        columns: Range<usize>,
         targets: impl Fn(usize) -> &'t [T],
     ) -> usize {
         let (w, o, r) = (self.width, self.outputs, self.rows);
-        let take = columns.min(CHUNK_ROWS - r);
+        let take = columns.len().min(CHUNK_ROWS - r);
         let x = &mut self.x;
-        scatter_columns(block, stride, take, |c, i, v| {
+        let taken = columns.start..columns.start + take;
+        scatter_columns(block, stride, taken, |c, i, v| {
             x[(r + c) * w + i] = v.to_f64()
         });
         for c in 0..take {

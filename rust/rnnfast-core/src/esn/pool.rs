@@ -40,7 +40,7 @@ impl<T: Float> StateSink<T> for Sums {
             return;
         }
         let (units, sums) = (self.units, &mut self.sums);
-        scatter_columns(block, stride, members.len(), |c, i, v| {
+        scatter_columns(block, stride, 0..members.len(), |c, i, v| {
             sums[c * units + i] += v.to_f64();
         });
     }

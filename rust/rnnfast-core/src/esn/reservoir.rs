@@ -148,17 +148,18 @@ pub(crate) trait StateSink<T: Float>: Send {
     }
 }
 
-/// `dst[c][i] = block[i · stride + c]` for the first `dst.len()` columns: each unit's row of the
-/// block read contiguously, written across the destinations (whose lines stay in L1).
+/// `dst(c - columns.start, i, block[i · stride + c])` for the block's columns `c` in `columns`:
+/// each unit's row of the block read contiguously, written across the destinations (whose
+/// lines stay in L1).
 #[inline(always)]
 pub(crate) fn scatter_columns<T: Float>(
     block: &[T],
     stride: usize,
-    columns: usize,
+    columns: Range<usize>,
     mut dst: impl FnMut(usize, usize, T),
 ) {
     for (i, src) in block.chunks_exact(stride).enumerate() {
-        for (c, &v) in src[..columns].iter().enumerate() {
+        for (c, &v) in src[columns.clone()].iter().enumerate() {
             dst(c, i, v);
         }
     }
@@ -185,7 +186,7 @@ impl<T: Float> StateSink<T> for Collect<'_, '_, T> {
     fn push_block(&mut self, members: &[usize], t: usize, block: &[T], stride: usize, _: &mut [T]) {
         let (w, rows) = (self.width, &mut self.rows);
         let Some(readout) = self.readout else {
-            scatter_columns(block, stride, members.len(), |c, i, v| {
+            scatter_columns(block, stride, 0..members.len(), |c, i, v| {
                 rows[c][t * w + i] = v
             });
             return;

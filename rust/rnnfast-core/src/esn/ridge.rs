@@ -103,7 +103,7 @@ impl<T: Float> StateSink<T> for Gram<'_, T> {
             let target = |c: usize| &targets[(part[c] * steps + t) * o..][..o];
             done += self
                 .chunk
-                .push_columns(&block[done..], stride, part.len(), target);
+                .push_columns(block, stride, done..members.len(), target);
             if self.chunk.rows == CHUNK_ROWS {
                 self.flush();
             }

@@ -100,36 +100,50 @@ fn ragged_batch_matches_the_naive_loop_for_any_thread_count() {
 
 #[test]
 fn ridge_recovers_a_readout_of_the_states() {
+    // Three equal sequences (a group each), then 96 ragged ones: groups of three, whose blocks
+    // of rows straddle the Gram chunks' boundaries.
     let (w, w_in, bias) = weights();
     let res = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh).unwrap();
-    let (batch, steps) = (3, 400);
-    let data = inputs(batch, steps);
-    let seqs = Sequences {
-        data: &data,
-        batch,
-        steps,
-        lengths: None,
-    };
-    let states = res.run(&seqs, None, None, 1).unwrap().values;
-    let coef = [0.5, -1.0, 2.0, 0.25, -0.75];
-    let targets: Vec<f64> = states
-        .chunks_exact(5)
-        .map(|s| 0.3 + s.iter().zip(&coef).map(|(a, b)| a * b).sum::<f64>())
-        .collect();
-    let fit = fit_ridge(&res, &seqs, None, &targets, 1, 10, 0.0, 2).unwrap();
-    assert_eq!(fit.n_samples, batch * (steps - 10));
-    for (g, w) in fit.coef.iter().zip(&coef) {
-        assert!((g - w).abs() < 1e-6, "{g} vs {w}");
-    }
-    assert!((fit.intercept[0] - 0.3).abs() < 1e-6);
-    let readout_coef: Vec<f64> = fit.coef.clone();
-    let readout = Readout {
-        coef: &readout_coef,
-        intercept: &fit.intercept,
-    };
-    let predicted = res.run(&seqs, None, Some(&readout), 1).unwrap().values;
-    for (p, t) in predicted.iter().zip(&targets) {
-        assert!((p - t).abs() < 1e-6);
+    for (batch, steps, ragged) in [(3, 400, false), (96, 400, true)] {
+        let data = inputs(batch, steps);
+        let lengths: Vec<usize> = (0..batch).map(|b| 20 + (b * 37) % 380).collect();
+        let seqs = Sequences {
+            data: &data,
+            batch,
+            steps,
+            lengths: ragged.then_some(&lengths[..]),
+        };
+        let states = res.run(&seqs, None, None, 1).unwrap().values;
+        let coef = [0.5, -1.0, 2.0, 0.25, -0.75];
+        let targets: Vec<f64> = states
+            .chunks_exact(5)
+            .map(|s| 0.3 + s.iter().zip(&coef).map(|(a, b)| a * b).sum::<f64>())
+            .collect();
+        let fit = fit_ridge(&res, &seqs, None, &targets, 1, 10, 0.0, 2).unwrap();
+        let rows: usize = if ragged {
+            lengths.iter().map(|&l| l - 10).sum()
+        } else {
+            batch * (steps - 10)
+        };
+        assert_eq!(fit.n_samples, rows);
+        assert_eq!(
+            fit,
+            fit_ridge(&res, &seqs, None, &targets, 1, 10, 0.0, 1).unwrap()
+        );
+        for (g, w) in fit.coef.iter().zip(&coef) {
+            assert!((g - w).abs() < 1e-6, "{g} vs {w}");
+        }
+        assert!((fit.intercept[0] - 0.3).abs() < 1e-6);
+        let readout_coef: Vec<f64> = fit.coef.clone();
+        let readout = Readout {
+            coef: &readout_coef,
+            intercept: &fit.intercept,
+        };
+        let predicted = res.run(&seqs, None, Some(&readout), 1).unwrap().values;
+        for (p, t) in predicted.iter().zip(&targets) {
+            // Padding steps of short sequences are zero in both.
+            assert!((p - t).abs() < 1e-6 || *p == 0.0);
+        }
     }
 }
 
