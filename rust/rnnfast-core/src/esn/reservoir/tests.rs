@@ -386,3 +386,32 @@ fn split_series_has_the_bits_of_one_thread() {
     split_matches_one_thread::<f32>();
     split_matches_one_thread::<f64>();
 }
+
+#[test]
+fn readout_inside_the_loop_covers_full_and_partial_lane_groups() {
+    // 672 sequences make groups of 21: one full group of 16 lanes and one of 5 per step.
+    let (w, w_in, bias) = weights();
+    let res = Reservoir::new(&w, &w_in, 2, &bias, 0.3, Activation::Tanh).unwrap();
+    let (batch, steps) = (672, 4);
+    let data = inputs(batch, steps);
+    let seqs = Sequences {
+        data: &data,
+        batch,
+        steps,
+        lengths: None,
+    };
+    let states = res.run(&seqs, None, None, 1).unwrap().values;
+    let coef: Vec<f64> = (0..2 * 5).map(|i| (i as f64 * 0.3).sin()).collect();
+    let intercept = [0.2, -0.1];
+    let readout = Readout {
+        coef: &coef,
+        intercept: &intercept,
+    };
+    let outputs = res.run(&seqs, None, Some(&readout), 2).unwrap().values;
+    for (state, out) in states.chunks_exact(5).zip(outputs.chunks_exact(2)) {
+        for k in 0..2 {
+            let want = intercept[k] + (0..5).map(|i| coef[k * 5 + i] * state[i]).sum::<f64>();
+            assert!((out[k] - want).abs() < 1e-12, "{} vs {want}", out[k]);
+        }
+    }
+}
