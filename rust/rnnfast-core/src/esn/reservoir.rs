@@ -25,6 +25,9 @@ use crate::network::Sequences;
 use crate::par::{self, PARALLEL_MIN_FLOPS, written_zeros};
 use crate::rng::SplitMix64;
 use crate::{Float, Result, RnnError};
+use sink::Collect;
+pub use sink::Readout;
+pub(crate) use sink::{StateSink, scatter_columns};
 
 /// At most this many groups run side by side (more would not add parallelism on any machine
 /// we target, and each holds its own scratch).
@@ -47,71 +50,6 @@ pub struct Reservoir<'a, T> {
     layers: usize,
 }
 
-/// A linear readout `y = coef · x + intercept`, `coef` being `(outputs, units)` row-major.
-#[derive(Clone, Copy, Debug)]
-pub struct Readout<'a, T> {
-    pub coef: &'a [T],
-    pub intercept: &'a [T],
-}
-
-impl<T: Float> Readout<'_, T> {
-    /// Number of outputs.
-    pub fn outputs(&self) -> usize {
-        self.intercept.len()
-    }
-
-    pub(crate) fn check(&self, units: usize) -> Result<()> {
-        expect_len(
-            "readout coefficients",
-            self.outputs() * units,
-            self.coef.len(),
-        )?;
-        check_finite("readout coefficients", self.coef)?;
-        check_finite("readout intercept", self.intercept)
-    }
-
-    pub(crate) fn apply(&self, state: &[T], out: &mut [T]) {
-        readout_widest((self.coef, self.intercept, state, out));
-    }
-}
-
-/// `(coef, intercept, state, out)` of [`Readout::apply`].
-type ReadoutArgs<'a, T> = (&'a [T], &'a [T], &'a [T], &'a mut [T]);
-
-widest! {
-    /// [`readout_rows`] compiled for the widest instruction set.
-    fn readout_widest<T: Float>(ReadoutArgs<'_, T>) = readout_rows;
-}
-
-#[inline(always)]
-fn readout_rows<T: Float>((coef, intercept, state, out): ReadoutArgs<'_, T>) {
-    let rows = coef.chunks_exact(state.len());
-    for ((o, row), &b) in out.iter_mut().zip(rows).zip(intercept) {
-        *o = b + dot(row, state);
-    }
-}
-
-/// `a · b` with 16 independent sums, which the per-level variants turn into one or two vector
-/// registers (a single running sum cannot be vectorised without reordering the additions).
-#[inline(always)]
-fn dot<T: Float>(a: &[T], b: &[T]) -> T {
-    const LANES: usize = 16;
-    let zero = T::from_f64(0.0);
-    let mut acc = [zero; LANES];
-    let (mut a16, mut b16) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    for (x, y) in (&mut a16).zip(&mut b16) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    let tail = a16
-        .remainder()
-        .iter()
-        .zip(b16.remainder())
-        .fold(zero, |s, (&x, &y)| s + x * y);
-    acc.iter().fold(tail, |s, &v| s + v)
-}
-
 /// What [`Reservoir::run`] returns.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunOutput<T> {
@@ -121,102 +59,6 @@ pub struct RunOutput<T> {
     /// `(batch, units)`: each sequence's state after its own last step.
     pub last: Vec<T>,
 }
-
-/// Receives the states of one group as they are produced.
-pub(crate) trait StateSink<T: Float>: Send {
-    /// The state of the group's `c`-th sequence (batch index `seq`) after step `t`.
-    fn push(&mut self, c: usize, seq: usize, t: usize, state: &[T]);
-
-    /// The states after step `t` of the group's first `members.len()` sequences (their batch
-    /// indices), as columns of the `(units × stride)` block. By default each column is copied
-    /// into `row` and pushed alone; sinks that can read the block's rows directly (one unit,
-    /// every sequence, contiguous) override it.
-    fn push_block(
-        &mut self,
-        members: &[usize],
-        t: usize,
-        block: &[T],
-        stride: usize,
-        row: &mut [T],
-    ) {
-        for (c, &b) in members.iter().enumerate() {
-            for (r, &v) in row.iter_mut().zip(block.iter().skip(c).step_by(stride)) {
-                *r = v;
-            }
-            self.push(c, b, t, row);
-        }
-    }
-}
-
-/// `dst(c - columns.start, i, block[i · stride + c])` for the block's columns `c` in `columns`:
-/// each unit's row of the block read contiguously, written across the destinations (whose
-/// lines stay in L1).
-#[inline(always)]
-pub(crate) fn scatter_columns<T: Float>(
-    block: &[T],
-    stride: usize,
-    columns: Range<usize>,
-    mut dst: impl FnMut(usize, usize, T),
-) {
-    for (i, src) in block.chunks_exact(stride).enumerate() {
-        for (c, &v) in src[columns.clone()].iter().enumerate() {
-            dst(c, i, v);
-        }
-    }
-}
-
-/// Writes states, or readout outputs, into each member's slice of the output.
-struct Collect<'o, 'r, T> {
-    rows: Vec<&'o mut [T]>,
-    width: usize,
-    readout: Option<&'r Readout<'r, T>>,
-    /// The readout's sums for one group of lanes, `(outputs, LANES)`.
-    sums: Vec<[T; LANES]>,
-}
-
-impl<T: Float> StateSink<T> for Collect<'_, '_, T> {
-    fn push(&mut self, c: usize, _seq: usize, t: usize, state: &[T]) {
-        let dst = &mut self.rows[c][t * self.width..(t + 1) * self.width];
-        match self.readout {
-            None => dst.copy_from_slice(state),
-            Some(r) => r.apply(state, dst),
-        }
-    }
-
-    fn push_block(&mut self, members: &[usize], t: usize, block: &[T], stride: usize, _: &mut [T]) {
-        let (w, rows) = (self.width, &mut self.rows);
-        let Some(readout) = self.readout else {
-            scatter_columns(block, stride, 0..members.len(), |c, i, v| {
-                rows[c][t * w + i] = v
-            });
-            return;
-        };
-        // Outputs of LANES sequences at a time, each unit's weights broadcast over them; the
-        // outputs' sums are independent chains, so their additions overlap.
-        let units = block.len() / stride;
-        for c0 in (0..members.len()).step_by(LANES) {
-            let lanes = LANES.min(members.len() - c0);
-            for (sum, &b) in self.sums.iter_mut().zip(readout.intercept) {
-                *sum = [b; LANES];
-            }
-            for (i, src) in block.chunks_exact(stride).enumerate() {
-                let x = &src[c0..c0 + lanes];
-                for (k, sum) in self.sums.iter_mut().enumerate() {
-                    let coef = readout.coef[k * units + i];
-                    sum.iter_mut().zip(x).for_each(|(s, &v)| *s += coef * v);
-                }
-            }
-            for (c, row) in rows[c0..c0 + lanes].iter_mut().enumerate() {
-                for (k, sum) in self.sums.iter().enumerate() {
-                    row[t * w + k] = sum[c];
-                }
-            }
-        }
-    }
-}
-
-/// Sequences whose readout outputs are summed side by side: one AVX-512 register of `f32`.
-const LANES: usize = 16;
 
 impl<'a, T: Float> Reservoir<'a, T> {
     /// Checks the shapes: `w` square `(units, units)`, `w_in` `(units, features)`, `bias`
@@ -374,14 +216,12 @@ impl<'a, T: Float> Reservoir<'a, T> {
             .chunks_mut((seqs.steps * width).max(1))
             .map(Some)
             .collect();
-        let (sinks, last) = self.drive(seqs, h0, MAX_GROUPS, threads, |members| Collect {
-            rows: members
+        let (sinks, last) = self.drive(seqs, h0, MAX_GROUPS, threads, |members| {
+            let rows = members
                 .iter()
                 .map(|&b| slots.get_mut(b).and_then(Option::take).unwrap_or_default())
-                .collect(),
-            width,
-            readout,
-            sums: vec![[T::from_f64(0.0); LANES]; width],
+                .collect();
+            Collect::new(rows, width, readout)
         })?;
         drop(sinks);
         Ok(RunOutput { values, last })
@@ -740,6 +580,7 @@ pub(crate) fn group_sequences(lengths: &[usize], max_groups: usize) -> Vec<Vec<u
     order.chunks(size).map(<[usize]>::to_vec).collect()
 }
 
+mod sink;
 mod split;
 #[cfg(test)]
 mod tests;
