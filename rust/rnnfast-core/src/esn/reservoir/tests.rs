@@ -59,29 +59,17 @@ fn ragged_batch_matches_the_naive_loop_for_any_thread_count() {
     let one = res.run(&seqs, None, None, 1).unwrap();
     let two = res.run(&seqs, None, None, 2).unwrap();
     assert_eq!(one, two);
-    // The readout applied inside the loop (to blocks of 16 sequences and a partial block) gives
-    // the readout of the states.
-    let coef: Vec<f64> = (0..3 * 5).map(|i| (i as f64 * 0.7).cos()).collect();
-    let intercept = [0.1, -0.2, 0.3];
+    // The readout applied inside the loop (to blocks of sequences) gives the readout of the
+    // states, on every step a sequence runs.
+    let (coef, intercept) = readout_weights(3);
     let readout = Readout {
         coef: &coef,
         intercept: &intercept,
     };
     let outputs = res.run(&seqs, None, Some(&readout), 2).unwrap().values;
-    for (b, &len) in lengths.iter().enumerate() {
-        for t in 0..len {
-            let state = &one.values[(b * steps + t) * 5..][..5];
-            for k in 0..3 {
-                let want: f64 =
-                    intercept[k] + (0..5).map(|i| coef[k * 5 + i] * state[i]).sum::<f64>();
-                let got = outputs[(b * steps + t) * 3 + k];
-                assert!(
-                    (got - want).abs() < 1e-12,
-                    "sequence {b} step {t}: {got} vs {want}"
-                );
-            }
-        }
-    }
+    assert_readout_of_states(&one.values, &outputs, &readout, |row| {
+        row % steps < lengths[row / steps]
+    });
     for b in 0..batch {
         let len = lengths[b];
         let want = naive(&w, &w_in, &bias, 0.3, &data[b * steps * 2..], len);
@@ -401,17 +389,37 @@ fn readout_inside_the_loop_covers_full_and_partial_lane_groups() {
         lengths: None,
     };
     let states = res.run(&seqs, None, None, 1).unwrap().values;
-    let coef: Vec<f64> = (0..2 * 5).map(|i| (i as f64 * 0.3).sin()).collect();
-    let intercept = [0.2, -0.1];
+    let (coef, intercept) = readout_weights(2);
     let readout = Readout {
         coef: &coef,
         intercept: &intercept,
     };
     let outputs = res.run(&seqs, None, Some(&readout), 2).unwrap().values;
-    for (state, out) in states.chunks_exact(5).zip(outputs.chunks_exact(2)) {
-        for k in 0..2 {
-            let want = intercept[k] + (0..5).map(|i| coef[k * 5 + i] * state[i]).sum::<f64>();
-            assert!((out[k] - want).abs() < 1e-12, "{} vs {want}", out[k]);
+    assert_readout_of_states(&states, &outputs, &readout, |_| true);
+}
+
+/// Readout weights for `outputs` outputs of the 5-unit reservoir: `(coef, intercept)`.
+fn readout_weights(outputs: usize) -> (Vec<f64>, Vec<f64>) {
+    let coef = (0..outputs * 5).map(|i| (i as f64 * 0.7).cos()).collect();
+    let intercept = (0..outputs).map(|k| 0.1 * k as f64 - 0.2).collect();
+    (coef, intercept)
+}
+
+/// Every row of `outputs` for which `check(row)` holds is `readout` applied to that row of
+/// `states` (5 units), to rounding.
+fn assert_readout_of_states(
+    states: &[f64],
+    outputs: &[f64],
+    readout: &Readout<f64>,
+    check: impl Fn(usize) -> bool,
+) {
+    let o = readout.outputs();
+    let rows = states.chunks_exact(5).zip(outputs.chunks_exact(o));
+    for (row, (state, out)) in rows.enumerate().filter(|&(row, _)| check(row)) {
+        for (k, &got) in out.iter().enumerate() {
+            let dot: f64 = (0..5).map(|i| readout.coef[k * 5 + i] * state[i]).sum();
+            let want = readout.intercept[k] + dot;
+            assert!((got - want).abs() < 1e-12, "row {row}: {got} vs {want}");
         }
     }
 }
