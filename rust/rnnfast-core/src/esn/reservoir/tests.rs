@@ -16,6 +16,21 @@ fn weights() -> (Csr<f64>, Vec<f64>, Vec<f64>) {
     (w, w_in, bias)
 }
 
+/// `batch` sequences of `steps` steps (`lengths` each when given) over `data`.
+fn sequences<'a, T>(
+    data: &'a [T],
+    batch: usize,
+    steps: usize,
+    lengths: Option<&'a [usize]>,
+) -> Sequences<'a, T> {
+    Sequences {
+        data,
+        batch,
+        steps,
+        lengths,
+    }
+}
+
 fn inputs(batch: usize, steps: usize) -> Vec<f64> {
     (0..batch * steps * 2)
         .map(|i| (i as f64 * 0.37).sin())
@@ -50,12 +65,7 @@ fn ragged_batch_matches_the_naive_loop_for_any_thread_count() {
     let (batch, steps) = (40, 9);
     let data = inputs(batch, steps);
     let lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 5) % steps).collect();
-    let seqs = Sequences {
-        data: &data,
-        batch,
-        steps,
-        lengths: Some(&lengths),
-    };
+    let seqs = sequences(&data, batch, steps, Some(&lengths));
     let one = res.run(&seqs, None, None, 1).unwrap();
     let two = res.run(&seqs, None, None, 2).unwrap();
     assert_eq!(one, two);
@@ -95,12 +105,7 @@ fn ridge_recovers_a_readout_of_the_states() {
     for (batch, steps, ragged) in [(3, 400, false), (96, 400, true)] {
         let data = inputs(batch, steps);
         let lengths: Vec<usize> = (0..batch).map(|b| 20 + (b * 37) % 380).collect();
-        let seqs = Sequences {
-            data: &data,
-            batch,
-            steps,
-            lengths: ragged.then_some(&lengths[..]),
-        };
+        let seqs = sequences(&data, batch, steps, ragged.then_some(&lengths[..]));
         let states = res.run(&seqs, None, None, 1).unwrap().values;
         let coef = [0.5, -1.0, 2.0, 0.25, -0.75];
         let targets: Vec<f64> = states
@@ -161,12 +166,7 @@ fn single_series_fit_is_identical_with_a_folding_thread() {
     assert!(!res.splits(1, Some(700), 2));
     let steps = 700;
     let data = inputs(1, steps);
-    let seqs = Sequences {
-        data: &data,
-        batch: 1,
-        steps,
-        lengths: None,
-    };
+    let seqs = sequences(&data, 1, steps, None);
     let targets: Vec<f64> = (0..steps).map(|t| (t as f64 * 0.05).cos()).collect();
     let one = fit_ridge(&res, &seqs, None, &targets, 1, 20, 1e-3, 1).unwrap();
     let two = fit_ridge(&res, &seqs, None, &targets, 1, 20, 1e-3, 2).unwrap();
@@ -211,12 +211,7 @@ fn bad_arguments_are_errors() {
     assert!(Reservoir::new(&w, &w_in, 3, &bias, 0.5, Activation::Tanh).is_err());
     let res = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Relu).unwrap();
     let data = inputs(1, 4);
-    let seqs = Sequences {
-        data: &data,
-        batch: 1,
-        steps: 4,
-        lengths: None,
-    };
+    let seqs = sequences(&data, 1, 4, None);
     assert!(fit_ridge(&res, &seqs, None, &[0.0; 4], 1, 4, 1e-6, 1).is_err());
     assert!(fit_ridge(&res, &seqs, None, &[0.0; 3], 1, 0, 1e-6, 1).is_err());
     assert!(res.run(&seqs, Some(&[0.0; 4]), None, 1).is_err());
@@ -229,12 +224,7 @@ fn rls_converges_to_the_least_squares_readout_and_lms_approaches_it() {
     let res = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh).unwrap();
     let (batch, steps) = (2, 500);
     let data = inputs(batch, steps);
-    let seqs = Sequences {
-        data: &data,
-        batch,
-        steps,
-        lengths: None,
-    };
+    let seqs = sequences(&data, batch, steps, None);
     let states = res.run(&seqs, None, None, 1).unwrap().values;
     let coef = [0.5, -1.0, 2.0, 0.25, -0.75];
     let targets: Vec<f64> = states
@@ -285,23 +275,13 @@ fn noise_streams_follow_the_sequence_not_the_grouping() {
         .unwrap();
     let (batch, steps) = (40, 6);
     let data = inputs(batch, steps);
-    let seqs = Sequences {
-        data: &data,
-        batch,
-        steps,
-        lengths: None,
-    };
+    let seqs = sequences(&data, batch, steps, None);
     let all = res.run(&seqs, None, None, 2).unwrap();
     assert_eq!(all, res.run(&seqs, None, None, 1).unwrap());
     let quiet = Reservoir::new(&w, &w_in, 2, &bias, 0.5, Activation::Tanh).unwrap();
     assert_ne!(all.values, quiet.run(&seqs, None, None, 1).unwrap().values);
     // sequence 0 alone (stream 0) sees the same noise as inside the batch
-    let first = Sequences {
-        data: &data[..steps * 2],
-        batch: 1,
-        steps,
-        lengths: None,
-    };
+    let first = sequences(&data[..steps * 2], 1, steps, None);
     let alone = res.run(&first, None, None, 1).unwrap();
     assert_eq!(alone.values, all.values[..steps * 5]);
     assert!(quiet.with_noise(-1.0, 0).is_err());
@@ -323,12 +303,7 @@ fn long_single_series_takes_the_dense_product_and_matches_the_naive_loop() {
         Recurrence::Sparse
     ));
     let data = inputs(1, steps);
-    let seqs = Sequences {
-        data: &data,
-        batch: 1,
-        steps,
-        lengths: None,
-    };
+    let seqs = sequences(&data, 1, steps, None);
     let got = res.run(&seqs, None, None, 1).unwrap().values;
     let want = naive(&w, &w_in, &bias, 0.3, &data, steps);
     for (g, w) in got.iter().zip(&want) {
@@ -344,12 +319,7 @@ fn split_matches_one_thread<T: Float>() {
     let steps = 700; // several projection chunks
     assert!(res.splits(1, Some(steps), 2));
     let data: Vec<T> = inputs(1, steps).into_iter().map(T::from_f64).collect();
-    let seqs = Sequences {
-        data: &data,
-        batch: 1,
-        steps,
-        lengths: None,
-    };
+    let seqs = sequences(&data, 1, steps, None);
     let h0: Vec<T> = (0..600)
         .map(|i| T::from_f64((i as f64 * 0.1).sin()))
         .collect();
@@ -382,12 +352,7 @@ fn readout_inside_the_loop_covers_full_and_partial_lane_groups() {
     let res = Reservoir::new(&w, &w_in, 2, &bias, 0.3, Activation::Tanh).unwrap();
     let (batch, steps) = (672, 4);
     let data = inputs(batch, steps);
-    let seqs = Sequences {
-        data: &data,
-        batch,
-        steps,
-        lengths: None,
-    };
+    let seqs = sequences(&data, batch, steps, None);
     let states = res.run(&seqs, None, None, 1).unwrap().values;
     let (coef, intercept) = readout_weights(2);
     let readout = Readout {
