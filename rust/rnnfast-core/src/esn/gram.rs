@@ -1,7 +1,7 @@
 //! Ridge regression by the normal equations, accumulated in `f64` one row at a time.
 //!
 //! The rows (features plus a constant 1 for the intercept, and their targets) are copied into a
-//! [`Chunk`] of 256 to 2048 rows (by width), which is folded into `XᵀX` (lower triangle only)
+//! [`Chunk`] of at most [`CHUNK_ROWS`] rows, which is folded into `XᵀX` (lower triangle only)
 //! and `XᵀY` with one GEMM each ([`Sums::fold`]): memory is O(width²) whatever the number of
 //! rows. [`solve_ridge`] adds the sums of several groups in the order given (so the result does
 //! not depend on which thread folded which group) and solves by Cholesky with the intercept
@@ -20,14 +20,8 @@ use super::reservoir::scatter_columns;
 use crate::par::written_zeros;
 use crate::{Float, Result, RnnError};
 
-/// Values (rows × columns) of a chunk: 512 KiB of `f64`. Narrow problems get longer chunks, so
-/// that a fold is long against the cost of starting its products (or of handing the chunk to
-/// a folding thread); wide ones keep [`MIN_CHUNK_ROWS`].
-const CHUNK_VALUES: usize = 64 * 1024;
-
-/// Fewest and most rows folded into the Gram matrix at once.
-const MIN_CHUNK_ROWS: usize = 256;
-const MAX_CHUNK_ROWS: usize = 2048;
+/// Rows folded into the Gram matrix at once.
+pub(crate) const CHUNK_ROWS: usize = 256;
 
 /// Fewest columns for which [`Sums::fold`] cuts `XᵀX` in two blocks: below, a chunk's products
 /// take about as long as the calls that start them (and no reservoir that small runs split).
@@ -42,22 +36,17 @@ pub(crate) struct Chunk {
     y: Vec<f64>,
     width: usize,
     outputs: usize,
-    /// Rows it holds when full: a function of the width alone, so that the chunks, and with
-    /// them the sums' bits, are the same whoever folds them.
-    capacity: usize,
     pub(crate) rows: usize,
 }
 
 impl Chunk {
-    /// Room for rows of `width` columns (the features and the constant).
+    /// Room for [`CHUNK_ROWS`] rows of `width` columns (the features and the constant).
     pub(crate) fn new(width: usize, outputs: usize) -> Self {
-        let capacity = (CHUNK_VALUES / width.max(1)).clamp(MIN_CHUNK_ROWS, MAX_CHUNK_ROWS);
         Self {
-            x: vec![0.0; capacity * width],
-            y: vec![0.0; capacity * outputs],
+            x: vec![0.0; CHUNK_ROWS * width],
+            y: vec![0.0; CHUNK_ROWS * outputs],
             width,
             outputs,
-            capacity,
             rows: 0,
         }
     }
@@ -81,12 +70,7 @@ impl Chunk {
             .zip(targets)
             .for_each(|(d, &s)| *d = s.to_f64());
         self.rows += 1;
-        self.is_full()
-    }
-
-    /// Whether the chunk holds as many rows as it can.
-    pub(crate) fn is_full(&self) -> bool {
-        self.rows == self.capacity
+        self.rows == CHUNK_ROWS
     }
 
     /// Appends the block's columns `columns` (of a `(width - 1) × stride` block) as rows, each
@@ -100,7 +84,7 @@ impl Chunk {
         targets: impl Fn(usize) -> &'t [T],
     ) -> usize {
         let (w, o, r) = (self.width, self.outputs, self.rows);
-        let take = columns.len().min(self.capacity - r);
+        let take = columns.len().min(CHUNK_ROWS - r);
         let x = &mut self.x;
         let taken = columns.start..columns.start + take;
         scatter_columns(block, stride, taken, |c, i, v| {

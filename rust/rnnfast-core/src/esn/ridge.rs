@@ -1,7 +1,7 @@
 //! The ridge readout, accumulated in `f64` while the states are produced.
 //!
 //! States never exist all at once: each group copies its post-washout states (plus a constant 1
-//! for the intercept) into a chunk of rows and folds the chunk into
+//! for the intercept) into a chunk of at most `CHUNK_ROWS` rows and folds the chunk into
 //! `XᵀX` (lower triangle only) and `XᵀY` with one GEMM each (the shared machinery of
 //! [`super::gram`]). Memory is O(units²) per group;
 //! the number of groups is capped so that all Gram matrices together stay within
@@ -15,16 +15,15 @@
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::Reservoir;
-use super::gram::{Chunk, GRAM_BUDGET, Sums, check_alpha, solve_ridge};
+use super::gram::{CHUNK_ROWS, Chunk, GRAM_BUDGET, Sums, check_alpha, solve_ridge};
 use super::reservoir::{MAX_GROUPS, StateSink, check_targets};
 use crate::network::Sequences;
 use crate::{Float, Result, RnnError};
 
-/// Fewest units for which a single series (not split across threads) folds its Gram chunks on
-/// a second thread: below, a chunk's products take less time than handing it over. With chunks
-/// of at least 64k values (narrow problems get longer chunks), a two-thread fit of 10,000 steps
-/// measured 300 units 41 → 30 ms and 100 units about 7.3 → 6.4 ms (build included).
-const PIPE_MIN_UNITS: usize = 64;
+/// Fewest units for which a single series folds its Gram chunks on a second thread: below, a
+/// chunk's products take less time than handing it over (measured: 100 units slower, 300 no
+/// faster, 1000 units 30% faster on two cores).
+const PIPE_MIN_UNITS: usize = 512;
 
 /// A fitted ridge readout, in `f64`.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,14 +97,14 @@ impl<T: Float> StateSink<T> for Gram<'_, T> {
         }
         let (o, steps, targets) = (self.outputs, self.steps, self.targets);
         let mut done = 0;
-        // Chunks fill exactly, as when the rows are pushed one by one.
+        // Chunks hold CHUNK_ROWS rows exactly, as when the rows are pushed one by one.
         while done < members.len() {
             let part = &members[done..];
             let target = |c: usize| &targets[(part[c] * steps + t) * o..][..o];
             done += self
                 .chunk
                 .push_columns(block, stride, done..members.len(), target);
-            if self.chunk.is_full() {
+            if self.chunk.rows == CHUNK_ROWS {
                 self.flush();
             }
         }
