@@ -20,10 +20,11 @@ use super::reservoir::{MAX_GROUPS, StateSink, check_targets};
 use crate::network::Sequences;
 use crate::{Float, Result, RnnError};
 
-/// Fewest units for which a single series folds its Gram chunks on a second thread: below, a
-/// chunk's products take less time than handing it over (measured: 100 units slower, 300 no
-/// faster, 1000 units 30% faster on two cores).
-const PIPE_MIN_UNITS: usize = 512;
+/// Fewest units for which a single series (not split across threads) folds its Gram chunks on
+/// a second thread: below, a chunk's products take about as long as handing it over. Measured
+/// on two cores, 10,000 steps with the reservoir built: 300 units 41 → 30 ms; 100 units no
+/// faster (7.3 ms either way; longer chunks made it faster on two threads but slower on one).
+const PIPE_MIN_UNITS: usize = 200;
 
 /// A fitted ridge readout, in `f64`.
 #[derive(Clone, Debug, PartialEq)]
