@@ -125,13 +125,10 @@ impl Sums {
         }
     }
 
-    /// The same sums, folding each chunk on two threads of the current pool (call
-    /// [`Sums::fold`] inside `par::install`).
-    pub(crate) fn parallel(self) -> Self {
-        Self {
-            parallel: true,
-            ..self
-        }
+    /// The same sums, folding each chunk on two threads of the current pool when `parallel`
+    /// (then call [`Sums::fold`] inside `par::install`).
+    pub(crate) fn parallel(self, parallel: bool) -> Self {
+        Self { parallel, ..self }
     }
 
     /// Adds a chunk's rows. From [`SPLIT_MIN_WIDTH`] columns, the lower triangle of `XᵀX` is cut

@@ -157,14 +157,9 @@ pub fn fit_ridge<T: Float>(
         chunk: Chunk::new(width, outputs),
         folder,
     };
-    let (sums, last) = if reservoir.splits(seqs.batch, Some(seqs.steps), threads) {
-        // Both threads run the reservoir's steps, then fold each chunk together.
-        let mut folder = Some(Folder::Inline(Sums::new(width, outputs).parallel()));
-        let (sinks, last) = reservoir.drive(seqs, h0, 1, threads, |_| {
-            gram(folder.take().unwrap_or_else(|| inline(width, outputs)))
-        })?;
-        (finish(sinks), last)
-    } else if seqs.batch == 1 && threads > 1 && n >= PIPE_MIN_UNITS {
+    // A series split across threads runs its steps on both, then folds each chunk on both.
+    let split = reservoir.splits(seqs.batch, Some(seqs.steps), threads);
+    let (sums, last) = if !split && seqs.batch == 1 && threads > 1 && n >= PIPE_MIN_UNITS {
         std::thread::scope(|scope| {
             let (full, chunks) = sync_channel::<Chunk>(1);
             let (spares, empty) = sync_channel::<Chunk>(2);
@@ -200,7 +195,7 @@ pub fn fit_ridge<T: Float>(
     } else {
         let max_groups = (GRAM_BUDGET / (width * width * 8)).clamp(1, MAX_GROUPS);
         let (sinks, last) = reservoir.drive(seqs, h0, max_groups, threads, |_| {
-            gram(inline(width, outputs))
+            gram(Folder::Inline(Sums::new(width, outputs).parallel(split)))
         })?;
         (finish(sinks), last)
     };
