@@ -11,8 +11,10 @@
 //! - [`hopfield`]: associative memories (classical and modern Hopfield networks, BAM);
 //! - [`train`]: backpropagation through time, losses and optimizers;
 //! - [`par`]: the bounded thread pool and the parallelism policy;
+//! - `aligned`: buffers that start a cache line;
 //! - `lockstep`: one sequential recurrence split across threads (the scheduler).
 
+mod aligned;
 pub mod cells;
 pub mod error;
 pub mod esn;

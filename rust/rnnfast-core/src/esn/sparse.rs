@@ -213,13 +213,15 @@ fn mul_block_wide<T: Float>((w, x, out, rows, (stride, active)): WideArgs<'_, T>
         let (idx, val) = (&w.indices[span.clone()], &w.values[span]);
         for c0 in (0..active).step_by(LANES) {
             let width = LANES.min(active - c0);
-            // The constant width lets the full-block case compile to whole-register operations.
-            let sums = if width == LANES {
-                lane_dots(idx, val, &x[c0..], stride, LANES)
+            // The constant width lets the full-block case compile to whole-register operations
+            // (its copy included: a copy of variable length is a call to `memmove`).
+            if width == LANES {
+                let sums = lane_dots(idx, val, &x[c0..], stride, LANES);
+                o[c0..c0 + LANES].copy_from_slice(&sums);
             } else {
-                lane_dots(idx, val, &x[c0..], stride, width)
-            };
-            o[c0..c0 + width].copy_from_slice(&sums[..width]);
+                let sums = lane_dots(idx, val, &x[c0..], stride, width);
+                o[c0..c0 + width].copy_from_slice(&sums[..width]);
+            }
         }
     }
 }

@@ -159,26 +159,89 @@ impl<T: Float> StateSink<T> for Collect<'_, '_, T> {
             });
             return;
         };
-        // Outputs of LANES sequences at a time, each unit's weights broadcast over them; the
-        // outputs' sums are independent chains, so their additions overlap.
         let units = block.len() / stride;
         for c0 in (0..members.len()).step_by(LANES) {
             let lanes = LANES.min(members.len() - c0);
-            for (sum, &b) in self.sums.iter_mut().zip(readout.intercept) {
-                *sum = [b; LANES];
-            }
-            for (i, src) in block.chunks_exact(stride).enumerate() {
-                let x = &src[c0..c0 + lanes];
-                for (k, sum) in self.sums.iter_mut().enumerate() {
-                    let coef = readout.coef[k * units + i];
-                    sum.iter_mut().zip(x).for_each(|(s, &v)| *s += coef * v);
-                }
-            }
+            block_readout_widest((readout, block, stride, c0..c0 + lanes, &mut self.sums));
             for (c, row) in rows[c0..c0 + lanes].iter_mut().enumerate() {
                 for (k, sum) in self.sums.iter().enumerate() {
                     row[t * w + k] = sum[c];
                 }
             }
+        }
+        debug_assert_eq!(units * stride, block.len());
+    }
+}
+
+/// `(readout, block, stride, lanes, sums)` of [`block_readout`].
+type BlockReadoutArgs<'a, T> = (
+    &'a Readout<'a, T>,
+    &'a [T],
+    usize,
+    Range<usize>,
+    &'a mut [[T; LANES]],
+);
+
+widest! {
+    /// [`block_readout`] compiled for the widest instruction set.
+    fn block_readout_widest<T: Float>(BlockReadoutArgs<'_, T>) = block_readout;
+}
+
+/// `sums[k][l] = intercept[k] + Σ_i coef[k, i] · block[i, lanes.start + l]` for the block's
+/// columns `lanes` (at most [`LANES`]): one output at a time over the unit rows (contiguous for a
+/// full block), four independent sums so that the additions overlap, in registers.
+#[inline(always)]
+fn block_readout<T: Float>((readout, block, stride, lanes, sums): BlockReadoutArgs<'_, T>) {
+    let units = block.len() / stride;
+    // The constant width lets the full-block case compile to whole-register operations.
+    if lanes.len() == LANES {
+        block_readout_lanes(readout, block, stride, lanes.start, LANES, units, sums);
+    } else {
+        block_readout_lanes(
+            readout,
+            block,
+            stride,
+            lanes.start,
+            lanes.len(),
+            units,
+            sums,
+        );
+    }
+}
+
+#[inline(always)]
+fn block_readout_lanes<T: Float>(
+    readout: &Readout<'_, T>,
+    block: &[T],
+    stride: usize,
+    c0: usize,
+    width: usize,
+    units: usize,
+    sums: &mut [[T; LANES]],
+) {
+    let zero = T::from_f64(0.0);
+    for ((sum, coef), &b) in sums
+        .iter_mut()
+        .zip(readout.coef.chunks_exact(units))
+        .zip(readout.intercept)
+    {
+        let mut acc = [[zero; LANES]; 4];
+        let add = |a: &mut [T; LANES], i: usize, c: T| {
+            let x = &block[i * stride + c0..][..width];
+            a[..width].iter_mut().zip(x).for_each(|(a, &v)| *a += c * v);
+        };
+        let quads = coef.chunks_exact(4);
+        let rest = quads.remainder();
+        for (q, c4) in quads.enumerate() {
+            for (k, &c) in c4.iter().enumerate() {
+                add(&mut acc[k], 4 * q + k, c);
+            }
+        }
+        for (k, &c) in rest.iter().enumerate() {
+            add(&mut acc[k], units - rest.len() + k, c);
+        }
+        for (l, s) in sum.iter_mut().enumerate() {
+            *s = b + ((acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]));
         }
     }
 }

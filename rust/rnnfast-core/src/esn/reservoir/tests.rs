@@ -62,7 +62,18 @@ fn naive(w: &Csr<f64>, w_in: &[f64], bias: &[f64], leak: f64, u: &[f64], len: us
 fn ragged_batch_matches_the_naive_loop_for_any_thread_count() {
     let (w, w_in, bias) = weights();
     let res = Reservoir::new(&w, &w_in, 2, &bias, 0.3, Activation::Tanh).unwrap();
-    let (batch, steps) = (40, 9);
+    // 40 sequences: groups of 2; 300: groups of 16, the last of 12 (partial registers).
+    for (batch, steps) in [(40, 9), (300, 7)] {
+        ragged_batch_case(&res, (&w, &w_in, &bias), batch, steps);
+    }
+}
+
+fn ragged_batch_case(
+    res: &Reservoir<'_, f64>,
+    (w, w_in, bias): (&Csr<f64>, &[f64], &[f64]),
+    batch: usize,
+    steps: usize,
+) {
     let data = inputs(batch, steps);
     let lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 5) % steps).collect();
     let seqs = sequences(&data, batch, steps, Some(&lengths));
@@ -82,7 +93,7 @@ fn ragged_batch_matches_the_naive_loop_for_any_thread_count() {
     });
     for b in 0..batch {
         let len = lengths[b];
-        let want = naive(&w, &w_in, &bias, 0.3, &data[b * steps * 2..], len);
+        let want = naive(w, w_in, bias, 0.3, &data[b * steps * 2..], len);
         let got = &one.values[b * steps * 5..(b * steps + len) * 5];
         for (g, w) in got.iter().zip(&want) {
             assert!((g - w).abs() < 1e-12, "sequence {b}: {g} vs {w}");
@@ -387,4 +398,22 @@ fn assert_readout_of_states(
             assert!((got - want).abs() < 1e-12, "row {row}: {got} vs {want}");
         }
     }
+}
+
+#[test]
+fn groups_are_whole_registers_once_above_half_of_one() {
+    let sizes = |batch: usize, max_groups: usize| -> Vec<usize> {
+        group_sequences(&vec![3; batch], max_groups)
+            .iter()
+            .map(Vec::len)
+            .collect()
+    };
+    assert_eq!(sizes(5, 32), vec![1; 5]);
+    assert_eq!(sizes(40, 32), vec![2; 20]);
+    assert_eq!(sizes(20, 2), vec![16, 4]);
+    assert_eq!(sizes(500, 32), [vec![16; 31], vec![4]].concat());
+    assert_eq!(sizes(500, 8), [vec![64; 7], vec![52]].concat());
+    // longest first, whatever the order in the batch
+    let groups = group_sequences(&[1, 5, 3, 5], 2);
+    assert_eq!(groups, vec![vec![1, 3], vec![2, 0]]);
 }
