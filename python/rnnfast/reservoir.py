@@ -249,8 +249,33 @@ class _ReservoirMixin:
             data = check_array(x, dtype=dtype, allow_nd=True)
             self._check_features(data.shape[2], reset=reset)
             return as_batch(data, None, dtype, self.n_features_in_)
-        data = validate_data(self, x, reset=reset, dtype=dtype)
+        data = self._plain_series(x, reset=reset, dtype=dtype)
+        if data is None:
+            data = validate_data(self, x, reset=reset, dtype=dtype)
         return as_batch(data, None, dtype, self.n_features_in_)
+
+    def _plain_series(self, x: Any, *, reset: bool, dtype: np.dtype[Any]) -> Array | None:
+        """``x`` as ``validate_data`` would return it, for the common case that needs none of its
+        work, else None.
+
+        ``validate_data`` costs about 0.3 ms a call (most of it looking for dataframe
+        libraries), 5% of fitting and predicting a 100-unit reservoir on 10,000 steps. A
+        non-empty, finite, 2-D float ndarray, on an estimator fitted without feature names and
+        with the expected feature count, passes every one of its checks; anything else still
+        goes through it, for scikit-learn's own errors and warnings.
+        """
+        if type(x) is not np.ndarray or x.ndim != 2 or x.dtype.kind != "f" or 0 in x.shape:
+            return None
+        if hasattr(self, "feature_names_in_"):
+            return None
+        if not reset and x.shape[1] != getattr(self, "n_features_in_", None):
+            return None
+        data = np.ascontiguousarray(x, dtype=dtype)
+        if not np.isfinite(data).all():
+            return None
+        if reset:
+            self.n_features_in_ = x.shape[1]
+        return data
 
     def _check_features(self, n: int, *, reset: bool) -> None:
         if reset:

@@ -29,9 +29,14 @@ const RIDGE_MAX_GROUPS: usize = 8;
 
 /// Fewest units for which a single series (not split across threads) folds its Gram chunks on
 /// a second thread: below, a chunk's products take about as long as handing it over. Measured
-/// on two cores, 10,000 steps with the reservoir built: 300 units 41 → 30 ms; 100 units no
-/// faster (7.3 ms either way; longer chunks made it faster on two threads but slower on one).
-const PIPE_MIN_UNITS: usize = 200;
+/// on two cores, 10,000 steps (`esn_fit_ridge` alone): 32 units 1.08 ms inline against 1.26
+/// piped, 64 units 2.16 against 1.91, 100 units 3.9 against 3.0, 150 units 10.2 against 7.9.
+const PIPE_MIN_UNITS: usize = 64;
+
+/// Chunks in flight between a piped series and its folding thread. With two, the loop and the
+/// folder took turns, each often asleep waiting for the other (at 100 units a chunk takes about
+/// as long to fill as to fold); more let each run on while the other is briefly behind.
+const PIPE_CHUNKS: usize = 4;
 
 /// A fitted ridge readout, in `f64`.
 #[derive(Clone, Debug, PartialEq)]
@@ -119,6 +124,21 @@ impl<T: Float> StateSink<T> for Gram<'_, T> {
     }
 }
 
+/// The next chunk, polled for a while before sleeping: the next one is usually a few
+/// microseconds away, and a thread that sleeps and is woken for every chunk costs two context
+/// switches each time (13% of a 100-unit fit).
+fn receive_soon(chunks: &Receiver<Chunk>) -> Option<Chunk> {
+    const POLLS: u32 = 2000;
+    for _ in 0..POLLS {
+        match chunks.try_recv() {
+            Ok(chunk) => return Some(chunk),
+            Err(std::sync::mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+        }
+    }
+    chunks.recv().ok()
+}
+
 fn inline(width: usize, outputs: usize) -> Folder {
     Folder::Inline(Sums::new(width, outputs))
 }
@@ -168,14 +188,16 @@ pub fn fit_ridge<T: Float>(
     let split = reservoir.splits(seqs.batch, Some(seqs.steps), threads);
     let (sums, last) = if !split && seqs.batch == 1 && threads > 1 && n >= PIPE_MIN_UNITS {
         std::thread::scope(|scope| {
-            let (full, chunks) = sync_channel::<Chunk>(1);
-            let (spares, empty) = sync_channel::<Chunk>(2);
-            spares
-                .send(Chunk::new(width, outputs))
-                .expect("the receiver is alive");
+            let (full, chunks) = sync_channel::<Chunk>(PIPE_CHUNKS);
+            let (spares, empty) = sync_channel::<Chunk>(PIPE_CHUNKS);
+            for _ in 1..PIPE_CHUNKS {
+                spares
+                    .send(Chunk::new(width, outputs))
+                    .expect("the receiver is alive");
+            }
             let folding = scope.spawn(move || {
                 let mut sums = Sums::new(width, outputs);
-                for mut chunk in chunks {
+                while let Some(mut chunk) = receive_soon(&chunks) {
                     sums.fold(&chunk);
                     chunk.rows = 0;
                     // The loop may have finished and dropped `empty`: nothing to give back to.

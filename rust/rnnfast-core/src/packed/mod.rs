@@ -23,6 +23,7 @@ mod panel;
 #[cfg(test)]
 mod tests;
 
+use crate::aligned::AlignedVec;
 use crate::simd::{Arch, active_arch};
 use panel::{PanelOps, Scalar};
 
@@ -60,7 +61,7 @@ pub struct PackedMatrix<T> {
     k: usize,
     /// `n.div_ceil(LANES)` panels of `k × LANES`, zero-padded past column `n`, in groups (see
     /// the module documentation).
-    weights: Vec<T>,
+    weights: AlignedVec<T>,
     /// `n.div_ceil(LANES) × LANES` start values, zero when there is no bias.
     bias: Vec<T>,
 }
@@ -78,7 +79,8 @@ impl<T: PackedElement> PackedMatrix<T> {
         assert_eq!(w.len(), n * k, "weights must be n × k");
         let lanes = T::LANES;
         let panels = n.div_ceil(lanes);
-        let mut weights = vec![T::default(); panels * k * lanes];
+        // Line-aligned: every panel row is then one cache line, read by one load.
+        let mut weights = AlignedVec::zeros(panels * k * lanes);
         for (j, row) in w.chunks_exact(k.max(1)).enumerate().take(n) {
             let (start, stride) = panel_layout(j / lanes, panels, k, lanes);
             for (p, &v) in row.iter().enumerate() {
