@@ -44,6 +44,13 @@ def test_spectral_radius_matches_numpy(n, distribution, density):
     assert abs(radius - 0.95) < 1e-6
 
 
+def test_a_reservoir_without_cycles_warns_that_its_radius_is_zero():
+    est = Reservoir(10, spectral_radius=0.9, density=0.001, random_state=0)
+    with pytest.warns(UserWarning, match="spectral radius 0"):
+        est.fit(np.zeros((2, 1)))
+    assert not np.any(dense_reservoir(est))
+
+
 @pytest.mark.parametrize("activation", ["tanh", "identity", "relu"])
 def test_states_match_numpy(activation):
     rng = np.random.default_rng(1)

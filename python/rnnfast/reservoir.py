@@ -18,6 +18,7 @@ a ragged batch.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -183,6 +184,15 @@ class _ReservoirMixin:
         radius = _rnnfast.esn_spectral_radius(indptr, indices, values, n)
         if radius > 0:
             values *= float(self.spectral_radius) / radius
+        elif self.spectral_radius > 0:
+            # Too sparse to hold a cycle (expected: density · n connections per unit).
+            warnings.warn(
+                f"the drawn {n}-unit reservoir (density {self.density}) has spectral radius 0 "
+                f"and cannot be scaled to {self.spectral_radius}: increase density or change "
+                "random_state",
+                UserWarning,
+                stacklevel=4,
+            )
         return indptr, indices, values
 
     def _stack_layers(
