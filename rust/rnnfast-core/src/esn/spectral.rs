@@ -38,7 +38,7 @@ pub fn spectral_radius<T: Float>(w: &Csr<T>, threads: usize) -> Result<f64> {
         return Ok(0.0);
     }
     if n > DENSE_MAX
-        && let Ok(radius) = spectral_radius_arnoldi(&w.to_f64())
+        && let Ok(radius) = spectral_radius_arnoldi(&w.to_f64(), threads)
     {
         return Ok(radius);
     }
@@ -122,7 +122,12 @@ mod tests {
         ] {
             let w = random_csr(n, density, seed, normal);
             let dense = dense_spectral_radius(&w, 1).unwrap();
-            let fast = spectral_radius_arnoldi(&w).unwrap();
+            let fast = spectral_radius_arnoldi(&w, 1).unwrap();
+            assert_eq!(
+                spectral_radius_arnoldi(&w, 2).unwrap(),
+                fast,
+                "n={n}: two threads"
+            );
             assert!(
                 (fast - dense).abs() <= 1e-9 * dense,
                 "n={n} density={density}: arnoldi {fast} dense {dense}"
