@@ -265,8 +265,7 @@ class _ReservoirMixin:
         return as_batch(data, None, dtype, self.n_features_in_)
 
     def _plain_series(self, x: Any, *, reset: bool, dtype: np.dtype[Any]) -> Array | None:
-        """``x`` as ``validate_data`` would return it, for the common case that needs none of its
-        work, else None.
+        """``x`` as ``validate_data`` would return it when none of its work is needed, else None.
 
         ``validate_data`` costs about 0.3 ms a call (most of it looking for dataframe
         libraries), 5% of fitting and predicting a 100-unit reservoir on 10,000 steps. A
