@@ -463,3 +463,24 @@ def test_many_python_threads_share_one_fitted_model():
         got = list(pool.map(est.predict, chunks))
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_array_equal(g, e)
+
+
+def test_plain_arrays_skip_validation_with_the_same_results_and_errors():
+    # A float ndarray takes a shortcut past scikit-learn's validation; nested lists and
+    # float16 data go through it. Both must give the same fit, and bad values the same error.
+    x, y = MG[:400, :1], MG[1:401, 0]
+    est = ESNRegressor(30, washout=20, random_state=0)
+    fast = est.fit(x, y).predict(x)
+    slow = clone(est).fit(x.tolist(), y.tolist()).predict(x.tolist())
+    np.testing.assert_array_equal(fast, slow)
+    for bad in (np.nan, np.inf):
+        x_bad, y_bad = x.copy(), y.copy()
+        x_bad[5, 0], y_bad[7] = bad, bad
+        with pytest.raises(ValueError, match=r"NaN|infinity"):
+            clone(est).fit(x_bad, y)
+        with pytest.raises(ValueError, match=r"NaN|infinity"):
+            clone(est).fit(x, y_bad)
+        with pytest.raises(ValueError, match=r"NaN|infinity"):
+            est.predict(x_bad)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(np.ones((10, 2)))

@@ -15,7 +15,14 @@ import numpy.typing as npt
 
 from .exceptions import ParameterError, ShapeError
 
-__all__ = ["Batch", "as_batch", "as_float_array", "check_positive_int", "resolve_rng"]
+__all__ = [
+    "Batch",
+    "as_batch",
+    "as_float_array",
+    "check_positive_int",
+    "plain_float_array",
+    "resolve_rng",
+]
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,29 @@ def as_float_array(
         kinds = "numeric" if allow_int else "floating-point"
         raise TypeError(f"{name}: expected a {kinds} array, got dtype {array.dtype}")
     return np.ascontiguousarray(array, dtype=dtype)
+
+
+def plain_float_array(
+    value: Any, dtype: np.dtype[Any], ndims: tuple[int, ...]
+) -> npt.NDArray[Any] | None:
+    """``value`` as a C-contiguous ``dtype`` array if it is a plain float ndarray, else None.
+
+    Plain: non-empty, finite, with one of ``ndims`` dimensions. Such an array passes every
+    check of scikit-learn's ``check_array``, which costs about 0.3 ms a call (most of it
+    looking for dataframe libraries); callers fall back to it for anything else, for its own
+    errors and warnings.
+
+    >>> plain_float_array(np.ones((2, 3)), np.dtype("float32"), (2,)).dtype
+    dtype('float32')
+    >>> plain_float_array([[1.0]], np.dtype("float64"), (2,)) is None
+    True
+    """
+    if type(value) is not np.ndarray or value.ndim not in ndims or value.dtype.kind != "f":
+        return None
+    if value.size == 0:
+        return None
+    array = np.ascontiguousarray(value, dtype=dtype)
+    return array if np.isfinite(array).all() else None
 
 
 def _as_lengths(lengths: Any, batch: int) -> npt.NDArray[np.int64]:

@@ -19,7 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from . import _rnnfast
-from ._validation import Batch, check_positive_int
+from ._validation import Batch, check_positive_int, plain_float_array
 from .exceptions import ParameterError, ShapeError
 from .reservoir import (
     REQUIRES_Y,
@@ -389,7 +389,10 @@ def _targets(y: Any, batch: Batch, dtype: np.dtype[Any]) -> tuple[Array, bool]:
         raise ShapeError(f"{REQUIRES_Y}: one target row per time step of X")
     n_seq, steps = batch.data.shape[:2]
     if batch.unbatched:
-        parts = [check_array(y, dtype=dtype, ensure_2d=False, ensure_min_samples=0)]
+        plain = plain_float_array(y, dtype, (1, 2))
+        if plain is None:
+            plain = check_array(y, dtype=dtype, ensure_2d=False, ensure_min_samples=0)
+        parts = [plain]
     elif batch.lengths is None:
         arr = check_array(y, dtype=dtype, ensure_2d=False, allow_nd=True)
         parts = list(arr)

@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _rnnfast
-from ._validation import Batch, as_batch, check_float_dtype, resolve_rng
+from ._validation import Batch, as_batch, check_float_dtype, plain_float_array, resolve_rng
 from .exceptions import ParameterError, ShapeError
 
 __all__ = ["Reservoir"]
@@ -267,23 +267,18 @@ class _ReservoirMixin:
     def _plain_series(self, x: Any, *, reset: bool, dtype: np.dtype[Any]) -> Array | None:
         """``x`` as ``validate_data`` would return it when none of its work is needed, else None.
 
-        ``validate_data`` costs about 0.3 ms a call (most of it looking for dataframe
-        libraries), 5% of fitting and predicting a 100-unit reservoir on 10,000 steps. A
-        non-empty, finite, 2-D float ndarray, on an estimator fitted without feature names and
-        with the expected feature count, passes every one of its checks; anything else still
-        goes through it, for scikit-learn's own errors and warnings.
+        ``validate_data`` costs about 0.3 ms a call, 5% of fitting and predicting a 100-unit
+        reservoir on 10,000 steps. A plain float array (see :func:`plain_float_array`), on an
+        estimator fitted without feature names and with the expected feature count, passes
+        every one of its checks.
         """
-        if type(x) is not np.ndarray or x.ndim != 2 or x.dtype.kind != "f" or 0 in x.shape:
-            return None
         if hasattr(self, "feature_names_in_"):
             return None
-        if not reset and x.shape[1] != getattr(self, "n_features_in_", None):
-            return None
-        data = np.ascontiguousarray(x, dtype=dtype)
-        if not np.isfinite(data).all():
+        data = plain_float_array(x, dtype, (2,))
+        if data is None or (not reset and data.shape[1] != getattr(self, "n_features_in_", None)):
             return None
         if reset:
-            self.n_features_in_ = x.shape[1]
+            self.n_features_in_ = data.shape[1]
         return data
 
     def _check_features(self, n: int, *, reset: bool) -> None:
