@@ -78,15 +78,15 @@ impl Basis<'_> {
     }
 
     /// Extends the basis from `size` vectors (products known for the first `size - 1`) to
-    /// `KRYLOV_DIM + 1`, applying `A` to the newest vector each time, on `threads` threads of
-    /// the current pool: from [`SPLIT_MIN_NONZEROS`] non-zeros on two, each multiplying its
-    /// half of the rows (its half of `A` staying in its own L2), the rest on the calling
-    /// thread. The products have the same bits either way.
-    fn expand(&mut self, size: usize, rng: &mut SplitMix64, threads: usize) {
+    /// `KRYLOV_DIM + 1`, applying `A` to the newest vector each time. With `split` (call
+    /// inside the pool), each product runs on two threads, each multiplying its half of the
+    /// rows (its half of `A` staying in its own L2); the rest stays on the calling thread. The
+    /// products have the same bits either way.
+    fn expand(&mut self, size: usize, rng: &mut SplitMix64, split: bool) {
         let n = self.n;
         let products = KRYLOV_DIM + 1 - size;
         let (mut x, mut y) = (vec![0.0; n], vec![0.0; n]);
-        if threads < PARTS || self.a.nnz() < SPLIT_MIN_NONZEROS {
+        if !split {
             for j in size - 1..KRYLOV_DIM {
                 x.copy_from_slice(
                     self.v
@@ -121,12 +121,12 @@ impl Basis<'_> {
                 if part != 0 {
                     return;
                 }
+                // Only even steps of part 0 lock: never contended, and a panic stops the
+                // schedule before anyone could see the poisoned lock.
                 let mut guard = serial.lock().unwrap_or_else(|e| e.into_inner());
                 let (basis, rng) = &mut *guard;
                 let j = size - 1 + i;
                 if i > 0 {
-                    // Only even steps of part 0 lock: never contended, never poisoned (a panic
-                    // stops the schedule).
                     // SAFETY: both halves of `y` were written by the step before; nothing
                     // writes it during an even step.
                     basis.append(j - 1, unsafe { ys.read(0, n) }, rng);
@@ -269,10 +269,15 @@ fn kept_span(ritz: &Ritz) -> Mat<f64> {
 /// `threads` threads, or an error if the iteration does not converge. The result does not
 /// depend on the number of threads.
 pub(crate) fn spectral_radius_arnoldi(a: &Csr<f64>, threads: usize) -> Result<f64> {
-    par::install(threads, || arnoldi(a, threads))?
+    if threads >= PARTS && a.nnz() >= SPLIT_MIN_NONZEROS {
+        par::install(threads, || arnoldi(a, true))?
+    } else {
+        arnoldi(a, false)
+    }
 }
 
-fn arnoldi(a: &Csr<f64>, threads: usize) -> Result<f64> {
+/// The iteration itself; `split`: the products run on two threads (call inside the pool).
+fn arnoldi(a: &Csr<f64>, split: bool) -> Result<f64> {
     let n = a.rows();
     debug_assert!(n > KRYLOV_DIM);
     let mut rng = SplitMix64::new(0x5eed_a4a0, 0);
@@ -287,7 +292,7 @@ fn arnoldi(a: &Csr<f64>, threads: usize) -> Result<f64> {
     basis.v.col_mut(0).copy_from(start.col(0) / norm);
     let mut size = 1;
     for _ in 0..MAX_RESTARTS {
-        basis.expand(size, &mut rng, threads);
+        basis.expand(size, &mut rng, split);
         let v = basis.v.as_ref().subcols(0, KRYLOV_DIM);
         let mut h = Mat::<f64>::zeros(KRYLOV_DIM, KRYLOV_DIM);
         matmul(
