@@ -76,6 +76,35 @@ def _sparse_signs(rng: np.random.Generator, shape: tuple[int, int], density: flo
     return np.where(mask, rng.choice(np.array([-1.0, 1.0]), size=shape), 0.0)
 
 
+def _bernoulli_positions(
+    rng: np.random.Generator, n_rows: int, n_cols: int, density: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Row and column indices, row-major, of the entries present in an ``n_rows``-row matrix.
+
+    Each of the ``n_rows * n_cols`` entries is present independently with probability
+    ``density``. The gaps between successive entries of such a Bernoulli process are
+    geometric, so the positions are drawn directly, in O(entries) time and memory; one uniform
+    per possible entry took O(n_rows * n_cols) of both (4.2 against 1.1 ms at 1000 units and
+    density 0.1; 800 MB at 10,000 units).
+
+    >>> rows, cols = _bernoulli_positions(np.random.default_rng(0), 50, 40, 0.25)
+    >>> bool(np.all(np.diff(rows * 40 + cols) > 0)), 400 < rows.size < 600
+    (True, True)
+    """
+    total = n_rows * n_cols
+    if density <= 0.0 or total == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    expected = total * density
+    batch = int(expected + 6.0 * np.sqrt(expected * (1.0 - density)) + 16)
+    positions = np.cumsum(rng.geometric(density, size=batch)) - 1
+    while positions[-1] < total:
+        more = np.cumsum(rng.geometric(density, size=batch)) + positions[-1]
+        positions = np.concatenate([positions, more])
+    rows, cols = np.divmod(positions[positions < total].astype(np.int64), n_cols)
+    return rows, cols
+
+
 def _is_ragged(x: Any) -> bool:
     """A list or tuple of 2-D sequences (as opposed to a nested list forming one 2-D array)."""
     return isinstance(x, list | tuple) and len(x) > 0 and np.ndim(x[0]) == 2
@@ -173,7 +202,7 @@ class _ReservoirMixin:
         self, rng: np.random.Generator, n: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """One layer's recurrent CSR matrix, scaled to ``spectral_radius``."""
-        rows, cols = np.nonzero(rng.random((n, n)) < self.density)
+        rows, cols = _bernoulli_positions(rng, n, n, float(self.density))
         if self.weight_distribution == "normal":
             values = rng.standard_normal(rows.size)
         else:
