@@ -151,7 +151,7 @@ def test_closed_loop_forecast_follows_the_series():
     ).fit(x[:2500], y[:2500])
     forecast = est.forecast(300)
     truth = y[2500:2800]
-    # How long a closed loop follows depends on the reservoir drawn: over seeds 0-11, five
+    # How long a closed loop follows depends on the reservoir drawn: over seeds 0-11, four
     # stayed under 0.05 for 300 steps. This one measured 0.019 (0.046 over 500 steps).
     assert nrmse(truth, forecast) < 0.05
     # warmup on the same history reaches the same state
