@@ -62,8 +62,10 @@ fn naive(w: &Csr<f64>, w_in: &[f64], bias: &[f64], leak: f64, u: &[f64], len: us
 fn ragged_batch_matches_the_naive_loop_for_any_thread_count() {
     let (w, w_in, bias) = weights();
     let res = Reservoir::new(&w, &w_in, 2, &bias, 0.3, Activation::Tanh).unwrap();
-    // 40 sequences: groups of 2; 300: groups of 16, the last of 12 (partial registers).
-    for (batch, steps) in [(40, 9), (300, 7)] {
+    // 40 sequences: groups of 2; 300: groups of 16, the last of 12; 680: 21 groups of 32 and
+    // one of 8. As ragged sequences finish, the readout inside the loop sees two full registers
+    // of 16 lanes, one full and one partial, and a partial one alone.
+    for (batch, steps) in [(40, 9), (300, 7), (680, 6)] {
         ragged_batch_case(&res, (&w, &w_in, &bias), batch, steps);
     }
 }
@@ -354,29 +356,6 @@ fn split_matches_one_thread<T: Float>() {
 fn split_series_has_the_bits_of_one_thread() {
     split_matches_one_thread::<f32>();
     split_matches_one_thread::<f64>();
-}
-
-#[test]
-fn readout_inside_the_loop_covers_full_and_partial_lane_groups() {
-    // 680 sequences make 21 groups of 32 and one of 8. With ragged lengths a group's running
-    // sequences drop step by step: two full registers of 16 lanes, one full and one partial,
-    // a partial one alone.
-    let (w, w_in, bias) = weights();
-    let res = Reservoir::new(&w, &w_in, 2, &bias, 0.3, Activation::Tanh).unwrap();
-    let (batch, steps) = (680, 6);
-    let data = inputs(batch, steps);
-    let lengths: Vec<usize> = (0..batch).map(|b| 1 + (b * 7) % steps).collect();
-    let seqs = sequences(&data, batch, steps, Some(&lengths));
-    let states = res.run(&seqs, None, None, 1).unwrap().values;
-    let (coef, intercept) = readout_weights(2);
-    let readout = Readout {
-        coef: &coef,
-        intercept: &intercept,
-    };
-    let outputs = res.run(&seqs, None, Some(&readout), 2).unwrap().values;
-    assert_readout_of_states(&states, &outputs, &readout, |row| {
-        row % steps < lengths[row / steps]
-    });
 }
 
 /// Readout weights for `outputs` outputs of the 5-unit reservoir: `(coef, intercept)`.
