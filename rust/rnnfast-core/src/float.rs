@@ -2,6 +2,7 @@
 
 use std::fmt::Debug;
 
+use crate::cells::fused::FusedElement;
 use crate::packed::PackedElement;
 use crate::simd;
 
@@ -18,6 +19,7 @@ mod sealed {
 pub trait Float:
     faer::traits::RealField
     + PackedElement
+    + FusedElement
     + Copy
     + Debug
     + Default

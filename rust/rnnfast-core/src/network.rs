@@ -25,6 +25,7 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use crate::cells::CellKind;
+use crate::cells::fused::GateBlocks;
 use crate::error::expect_len;
 use crate::float::check_finite;
 use crate::lockstep::PARTS;
@@ -186,14 +187,27 @@ pub(crate) struct PackedLayer<T> {
     pub(crate) input: PackedMatrix<T>,
     /// `W_hh` without bias (the cell adds `b_hh`, which GRU applies inside the reset gate).
     pub(crate) hidden: PackedMatrix<T>,
+    /// `W_hh` again, block-major for the fused step of several rows, where the CPU and the cell
+    /// have one ([`GateBlocks`]).
+    pub(crate) fused: Option<GateBlocks<T>>,
 }
 
 impl<T: Float> PackedLayer<T> {
+    /// The plain products only (see [`PackedLayer::with_fused`]).
     fn new(w: &LayerWeights<T>, rows: usize, input: usize, hidden: usize) -> Self {
         let bias = (!w.b_ih.is_empty()).then_some(w.b_ih.as_slice());
         Self {
             input: PackedMatrix::new(&w.w_ih, rows, input, bias),
             hidden: PackedMatrix::new(&w.w_hh, rows, hidden, None),
+            fused: None,
+        }
+    }
+
+    /// Adds the fused step's copy of `W_hh` for a `cell` layer, where one applies.
+    fn with_fused(self, cell: CellKind, w: &LayerWeights<T>, hidden: usize) -> Self {
+        Self {
+            fused: GateBlocks::new(cell, &w.w_hh, hidden),
+            ..self
         }
     }
 }
@@ -249,7 +263,11 @@ impl<T: Float> Network<T> {
             .enumerate()
             .map(|(index, w)| {
                 let cols = config.layer_input_size(index / dirs);
-                PackedLayer::new(w, rows, cols, config.hidden_size)
+                PackedLayer::new(w, rows, cols, config.hidden_size).with_fused(
+                    config.cell,
+                    w,
+                    config.hidden_size,
+                )
             })
             .collect();
         Ok(Self {
@@ -575,7 +593,7 @@ impl<T: Float> LayerRun<'_, T> {
                     h: &mut h[..rows * hidden],
                     c: c_s,
                 };
-                recurrent_step(cfg.cell, &packed.hidden, &w.b_hh, xp_s, &mut rec, state);
+                recurrent_step(cfg.cell, packed, &w.b_hh, xp_s, &mut rec, state);
                 for (i, &b) in task.rows[..rows].iter().enumerate() {
                     let h_i = &h[i * hidden..(i + 1) * hidden];
                     // SAFETY: (row, direction) pairs are disjoint across tasks; see `SharedOut`.
@@ -615,19 +633,28 @@ pub(crate) struct RowsState<'a, T> {
 
 /// One time step of one layer and direction for the rows of `state`, given their input
 /// projections `xp` (`rows × gates`): the recurrent product into `rec` (scratch, at least
-/// `rows × gates`), then the cell's epilogue row by row. Shared by the forward pass and the
+/// `rows × gates`), then the cell's epilogue row by row; or, for several rows where the layer
+/// has one, the fused step, which gives the same bits. Shared by the forward pass and the
 /// streaming sessions, which is what makes them agree bit for bit.
 pub(crate) fn recurrent_step<T: Float>(
     cell: CellKind,
-    w_hh: &PackedMatrix<T>,
+    layer: &PackedLayer<T>,
     b_hh: &[T],
     xp: &[T],
     rec: &mut [T],
     state: RowsState<'_, T>,
 ) {
+    let w_hh = &layer.hidden;
     let hidden = w_hh.depth();
     let gates = w_hh.columns();
     let rows = state.h.len() / hidden.max(1);
+    if let Some(fused) = layer.fused.as_ref().filter(|_| rows >= FUSED_MIN_ROWS) {
+        // The new state goes to scratch: the product still reads the old one.
+        let h_next = &mut rec[..rows * hidden];
+        fused.step(&xp[..rows * gates], b_hh, state.h, state.c, h_next);
+        state.h.copy_from_slice(h_next);
+        return;
+    }
     let rec = &mut rec[..rows * gates];
     w_hh.product(rec, state.h, rows);
     crate::simd::with_simd(|| {
@@ -643,6 +670,10 @@ pub(crate) fn recurrent_step<T: Float>(
         }
     });
 }
+
+/// Fewest rows that take the fused step: one row keeps more multiply-adds in flight in the plain
+/// product's single-row tile (eight panels) than in one block's gates.
+const FUSED_MIN_ROWS: usize = 2;
 
 mod split;
 #[cfg(test)]

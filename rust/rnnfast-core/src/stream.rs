@@ -127,14 +127,7 @@ impl<T: Float> Network<T> {
             };
             let b_hh = &self.layers()[layer].b_hh;
             let rows = RowsState { h, c };
-            recurrent_step(
-                cfg.cell,
-                &packed.hidden,
-                b_hh,
-                &state.xp,
-                &mut state.rec,
-                rows,
-            );
+            recurrent_step(cfg.cell, packed, b_hh, &state.xp, &mut state.rec, rows);
         }
         out.copy_from_slice(&state.h[(cfg.num_layers - 1) * width..]);
         Ok(())

@@ -14,6 +14,7 @@
 //! GRU applies the reset gate to the hidden projection *after* the product, bias included
 //! (PyTorch's form, ONNX's `linear_before_reset = 1`).
 
+pub mod fused;
 mod gru;
 mod lstm;
 mod rnn;

@@ -203,6 +203,52 @@ fn split_recurrences_match_one_thread_bit_for_bit() {
     }
 }
 
+/// `net` with its weights rounded to `f32`.
+fn to_f32(net: &Network<f64>) -> Network<f32> {
+    let narrow = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    let layers = net
+        .layers()
+        .iter()
+        .map(|w| LayerWeights {
+            w_ih: narrow(&w.w_ih),
+            w_hh: narrow(&w.w_hh),
+            b_ih: narrow(&w.b_ih),
+            b_hh: narrow(&w.b_hh),
+        })
+        .collect();
+    Network::new(*net.config(), layers).expect("valid network")
+}
+
+#[test]
+fn fused_steps_match_the_plain_split_steps_bit_for_bit() {
+    // In f32 on AVX-512 one thread runs the rows of a small batch through the fused step
+    // (`cells::fused`), while several threads split each step by hidden units and keep the plain
+    // products and updates: the outputs and final states must be the same bits.
+    for cell in [CellKind::Lstm, CellKind::Gru] {
+        for bias in [true, false] {
+            let net = to_f32(&network_sized(cell, 2, false, bias, 187));
+            let (batch, steps, lengths) = (3, 300, [120, 300, 7]);
+            let narrow = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
+            let x = narrow(values(batch * steps * 3, 5));
+            let h0 = narrow(values(net.config.state_len(batch), 6));
+            let c0 = narrow(values(net.config.state_len(batch), 7));
+            let seqs = Sequences {
+                data: &x,
+                batch,
+                steps,
+                lengths: Some(&lengths),
+            };
+            let init = InitialState {
+                h0: Some(&h0),
+                c0: cell.has_cell_state().then_some(c0.as_slice()),
+            };
+            let one = net.forward_with_threads(&seqs, &init, 1).unwrap();
+            let split = net.forward_with_threads(&seqs, &init, 2).unwrap();
+            assert_eq!(one, split, "{cell:?}, bias {bias}");
+        }
+    }
+}
+
 #[test]
 fn bad_calls_are_errors() {
     let net = network(CellKind::Gru, 1, false, true);

@@ -159,8 +159,7 @@ fn panel_layout(panel: usize, panels: usize, k: usize, lanes: usize) -> (usize, 
 /// `P`'s instruction set must be available, and `job` valid (see [`PackedElement::run`]).
 #[inline(always)]
 unsafe fn drive<P: PanelOps, const R: usize, const C: usize, const W: usize>(job: &Job<P::Elem>) {
-    let row_bytes = job.k * std::mem::size_of::<P::Elem>();
-    let chunk = (ROW_CHUNK_BYTES / row_bytes.max(1)).max(R) / R * R;
+    let chunk = row_chunk(job.k * std::mem::size_of::<P::Elem>(), R);
     let panels = job.panels;
     let mut r0 = 0;
     while r0 < job.m {
@@ -179,12 +178,7 @@ unsafe fn drive<P: PanelOps, const R: usize, const C: usize, const W: usize>(job
                 continue;
             }
             let width = left.min(C);
-            // Rows dealt evenly over the fewest tiles (32 rows: 6, 6, 5, 5, 5, 5, not five of
-            // 6 and one of 2): a short tile reloads the same weights for few multiply-adds.
-            let tiles = rows.div_ceil(R);
-            let mut r = r0;
-            for t in 0..tiles {
-                let rr = rows / tiles + usize::from(t < rows % tiles);
+            for (r, rr) in even_tiles(r0, rows, R) {
                 // SAFETY: as above; rows r..r+rr and the tile's panels are in range.
                 unsafe {
                     match width {
@@ -194,12 +188,34 @@ unsafe fn drive<P: PanelOps, const R: usize, const C: usize, const W: usize>(job
                         _ => tile_rows::<P, C>(job, rr, r, p, panels),
                     }
                 }
-                r += rr;
             }
             p += width;
         }
         r0 += rows;
     }
+}
+
+/// Rows of `a` processed together, a multiple of the `tile_rows` of a tile: as many as keep
+/// [`ROW_CHUNK_BYTES`] of `a` (rows of `row_bytes`) in cache while every panel passes over them.
+pub(crate) fn row_chunk(row_bytes: usize, tile_rows: usize) -> usize {
+    (ROW_CHUNK_BYTES / row_bytes.max(1)).max(tile_rows) / tile_rows * tile_rows
+}
+
+/// The tiles `(first row, rows)` covering rows `start..start + rows`, at most `most` rows each,
+/// dealt evenly over the fewest tiles (32 rows: 6, 6, 5, 5, 5, 5, not five of 6 and one of 2):
+/// a short tile reloads the same weights for few multiply-adds.
+pub(crate) fn even_tiles(
+    start: usize,
+    rows: usize,
+    most: usize,
+) -> impl Iterator<Item = (usize, usize)> {
+    let tiles = rows.div_ceil(most.max(1));
+    (0..tiles).scan(start, move |next, t| {
+        let len = rows / tiles + usize::from(t < rows % tiles);
+        let first = *next;
+        *next += len;
+        Some((first, len))
+    })
 }
 
 /// A single-row [`tile`] `width` panels wide (`1..=W`), chosen at run time.

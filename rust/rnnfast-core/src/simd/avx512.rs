@@ -33,9 +33,10 @@ fn exp(x: __m512) -> __m512 {
     _mm512_scalef_ps(_mm512_add_ps(p, _mm512_set1_ps(1.0)), n)
 }
 
+/// `sigmoid` of 16 lanes: what [`sigmoid`] computes for each element.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn sigmoid_v(x: __m512) -> __m512 {
+pub(crate) fn sigmoid_v(x: __m512) -> __m512 {
     let one = _mm512_set1_ps(1.0);
     _mm512_div_ps(
         one,
@@ -43,9 +44,10 @@ fn sigmoid_v(x: __m512) -> __m512 {
     )
 }
 
+/// `tanh` of 16 lanes: what [`tanh`] computes for each element.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn tanh_v(x: __m512) -> __m512 {
+pub(crate) fn tanh_v(x: __m512) -> __m512 {
     let sign_mask = _mm512_set1_epi32(i32::MIN);
     let bits = _mm512_castps_si512(x);
     let sign = _mm512_and_si512(bits, sign_mask);

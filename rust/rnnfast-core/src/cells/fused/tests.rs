@@ -1,0 +1,93 @@
+//! The fused step against the plain one (packed product, then the cell's update row by row):
+//! the same bits, on awkward sizes, with and without bias, for every tile height.
+
+use super::*;
+use crate::packed::PackedMatrix;
+use crate::rng::SplitMix64;
+
+fn values(len: usize, scale: f64, rng: &mut SplitMix64) -> Vec<f32> {
+    (0..len)
+        .map(|_| (rng.symmetric_unit() * scale) as f32)
+        .collect()
+}
+
+/// The plain path of `crate::network::recurrent_step`: `(h', c')`.
+fn plain(
+    (cell, hidden): (CellKind, usize),
+    w_hh: &[f32],
+    (xp, b_hh): (&[f32], &[f32]),
+    (h, c): (&[f32], &[f32]),
+) -> (Vec<f32>, Vec<f32>) {
+    let gates = cell.gates() * hidden;
+    let rows = h.len() / hidden;
+    let packed = PackedMatrix::new(w_hh, gates, hidden, None);
+    let mut rec = vec![0.0; rows * gates];
+    packed.product(&mut rec, h, rows);
+    let (mut h, mut c) = (h.to_vec(), c.to_vec());
+    crate::simd::with_simd(|| {
+        for i in 0..rows {
+            let c_i = if c.is_empty() {
+                &mut [][..]
+            } else {
+                &mut c[i * hidden..(i + 1) * hidden]
+            };
+            cell.update(
+                &xp[i * gates..(i + 1) * gates],
+                &mut rec[i * gates..(i + 1) * gates],
+                b_hh,
+                &mut h[i * hidden..(i + 1) * hidden],
+                c_i,
+            );
+        }
+    });
+    (h, c)
+}
+
+#[test]
+fn fused_steps_have_the_bits_of_plain_steps() {
+    let mut checked = 0;
+    for cell in [CellKind::Lstm, CellKind::Gru] {
+        for hidden in [1, 5, 16, 19, 33, 64] {
+            for rows in [1, 2, 5, 6, 7, 13, 100] {
+                for bias in [true, false] {
+                    let mut rng = SplitMix64::new(hidden as u64, rows as u64);
+                    let gates = cell.gates() * hidden;
+                    // Large inputs saturate the gates, small ones take tanh's polynomial branch.
+                    let w_hh = values(gates * hidden, 1.5, &mut rng);
+                    let xp = values(rows * gates, 4.0, &mut rng);
+                    let b_hh = if bias {
+                        values(gates, 0.5, &mut rng)
+                    } else {
+                        Vec::new()
+                    };
+                    let h = values(rows * hidden, 1.0, &mut rng);
+                    let c = if cell == CellKind::Lstm {
+                        values(rows * hidden, 2.0, &mut rng)
+                    } else {
+                        Vec::new()
+                    };
+                    let Some(fused) = GateBlocks::new(cell, &w_hh, hidden) else {
+                        eprintln!("no fused kernel on this CPU: nothing to compare");
+                        return;
+                    };
+                    let (mut c_got, mut h_got) = (c.clone(), vec![f32::NAN; rows * hidden]);
+                    fused.step(&xp, &b_hh, &h, &mut c_got, &mut h_got);
+                    let (h_want, c_want) = plain((cell, hidden), &w_hh, (&xp, &b_hh), (&h, &c));
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    let case = format!("{cell:?}, hidden {hidden}, rows {rows}, bias {bias}");
+                    assert_eq!(bits(&h_got), bits(&h_want), "h: {case}");
+                    assert_eq!(bits(&c_got), bits(&c_want), "c: {case}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 2 * 6 * 7 * 2);
+}
+
+#[test]
+fn only_gated_cells_are_fused() {
+    let w = vec![0.5f32; 16];
+    assert!(GateBlocks::new(CellKind::RnnTanh, &w, 4).is_none());
+    assert!(GateBlocks::<f64>::new(CellKind::Lstm, &[0.5; 64], 4).is_none());
+}
