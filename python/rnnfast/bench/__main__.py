@@ -24,6 +24,7 @@ import sys
 
 from . import LibraryMissing, Workload, families, reports, time_call, workloads
 from ._libraries import require
+from ._machine import describe_machine
 from ._peak import matmul_peak_gflops
 from ._process import run_python
 from ._sweep import plot, sweep
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     names = args.family or families()
     selected = [w for family in names for w in workloads(family) if args.filter in w.name]
     if selected:
+        print(f"machine: {describe_machine()}")
         peaks = {} if args.no_peak else _measure_peaks(selected, args.threads, args.peak_size)
         _print_table(selected, args.threads, args.repeat, peaks, args.isolate)
     extra = [r for family in names for r in reports(family) if args.filter in r.name]
