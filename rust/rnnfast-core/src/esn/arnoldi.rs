@@ -2,13 +2,21 @@
 //!
 //! The leading eigenvalues of a random reservoir crowd the edge of a disk, so a method that
 //! converges one Ritz value (ARPACK's `eigs(k=1)`, power iteration) may settle on an eigenvalue
-//! near, but not at, the largest modulus. Here a Krylov space of [`KRYLOV_DIM`] vectors is
-//! built, the `KEEP` Ritz vectors of largest modulus are kept at each restart (their real span,
-//! an invariant subspace of the projected matrix, so the space stays a Krylov space), and the
-//! iteration stops only when the [`WANTED`] outermost Ritz pairs all have relative residuals
-//! below [`TOLERANCE`]. The Rayleigh quotient `Vᵀ A V` and the residuals are computed
+//! near, but not at, the largest modulus. Here a Krylov space of [`krylov_dim`] vectors is
+//! built, the half of its Ritz vectors of largest modulus are kept at each restart (their real
+//! span, an invariant subspace of the projected matrix, so the space stays a Krylov space), and
+//! the iteration stops only when the [`WANTED`] outermost Ritz pairs all have relative residuals
+//! below [`TOLERANCE`]; if that takes more than [`MAX_RESTARTS`] restarts, it starts again in a
+//! space twice as large. The Rayleigh quotient `Vᵀ A V` and the residuals are computed
 //! explicitly from the stored products `A V`, so a restart that is not exactly invariant slows
 //! convergence but cannot make the answer wrong.
+//!
+//! What no Krylov method rules out is an outermost eigenvalue whose component in the start
+//! vector is still too small to show when the wanted pairs converge. Random reservoirs keep
+//! their leading eigenvalues apart enough (three seeds each at 5000, 8000 and 12,000 units gave
+//! the same radius to 9 digits with 4, 8 and 12 wanted pairs, and the dense solver's at 8000);
+//! a contrived normal matrix of 4000 rotation blocks whose radii crowd the edge 1e-4 apart was
+//! answered 4e-5 low in a 96-vector space.
 
 use faer::diag::Diag;
 use faer::dyn_stack::{MemBuffer, MemStack};
@@ -28,12 +36,19 @@ use crate::{Result, RnnError, par};
 /// 49 → 44 ms (the orthogonalisation and the projected eigenproblems stay on one thread).
 const SPLIT_MIN_NONZEROS: usize = 4 * 1024;
 
-/// Dimension of the Krylov space before a restart. Each restart solves the projected
-/// eigenproblem with eigenvectors, O(dimension³): 48 vectors (10 restarts at 300 units, 23 at
-/// 1000) took 7 and 38 ms where 96 vectors (3 and 9 restarts) took 10 and 50 ms.
-const KRYLOV_DIM: usize = 48;
-/// Ritz vectors kept at a restart.
-const KEEP: usize = 24;
+/// Dimension of the Krylov space before a restart for an `n × n` matrix. Each restart solves
+/// the projected eigenproblem with eigenvectors, O(dimension³): up to a couple of thousand units
+/// 48 vectors are the fastest (10 restarts at 300 units, 23 at 1000: 7 and 38 ms where 96 vectors
+/// took 10 and 50 ms). Larger reservoirs crowd more eigenvalues near the edge of the spectrum:
+/// at 8000 and 12,000 units (eight and twelve connections per unit) 48 vectors had not converged
+/// after [`MAX_RESTARTS`] restarts, and the dense fallback took 40 s to 7 minutes, where 96
+/// vectors converged in 25 restarts, 1-2.4 s (three seeds each).
+fn krylov_dim(n: usize) -> usize {
+    if n <= 2048 { 48 } else { 96 }
+}
+
+/// Krylov spaces tried, each twice as large as the one before, before the dense solver.
+const ATTEMPTS: usize = 2;
 /// Outermost Ritz values (a conjugate pair counting once) that must converge: more than one, so
 /// that the iteration cannot stop on a converged eigenvalue while a larger one is still
 /// forming at the crowded edge of the spectrum.
@@ -47,11 +62,12 @@ const TOLERANCE: f64 = 1e-8;
 /// Restarts before giving up (convergence takes 10-25 on random reservoirs).
 const MAX_RESTARTS: usize = 300;
 
-/// The orthonormal basis `V` (column-major, `n × (KRYLOV_DIM + 1)`) and `A V` (`n ×
-/// KRYLOV_DIM`).
+/// The orthonormal basis `V` (column-major, `n × (dim + 1)`) and `A V` (`n × dim`).
 struct Basis<'a> {
     a: &'a Csr<f64>,
     n: usize,
+    /// Dimension of the Krylov space before a restart.
+    dim: usize,
     v: Mat<f64>,
     av: Mat<f64>,
 }
@@ -78,16 +94,16 @@ impl Basis<'_> {
     }
 
     /// Extends the basis from `size` vectors (products known for the first `size - 1`) to
-    /// `KRYLOV_DIM + 1`, applying `A` to the newest vector each time. With `split` (call
+    /// `dim + 1`, applying `A` to the newest vector each time. With `split` (call
     /// inside the pool), each product runs on two threads, each multiplying its half of the
     /// rows (its half of `A` staying in its own L2); the rest stays on the calling thread. The
     /// products have the same bits either way.
     fn expand(&mut self, size: usize, rng: &mut SplitMix64, split: bool) {
         let n = self.n;
-        let products = KRYLOV_DIM + 1 - size;
+        let products = self.dim + 1 - size;
         let (mut x, mut y) = (vec![0.0; n], vec![0.0; n]);
         if !split {
-            for j in size - 1..KRYLOV_DIM {
+            for j in size - 1..self.dim {
                 x.copy_from_slice(
                     self.v
                         .col(j)
@@ -208,7 +224,7 @@ fn ritz(h: MatRef<'_, f64>) -> Result<Ritz> {
 
 /// `‖A y - θ y‖ / (|θ| ‖y‖)` for the Ritz vector `y = V s` of `θ = re + i·im`.
 fn relative_residual(basis: &Basis<'_>, ritz: &Ritz, (re, im, col): (f64, f64, usize)) -> f64 {
-    let m = KRYLOV_DIM;
+    let m = basis.dim;
     let v = basis.v.as_ref().subcols(0, m);
     let s_re = ritz.vectors.as_ref().subcols(col, 1);
     let (vs_re, avs_re) = (v * s_re, basis.av.as_ref() * s_re);
@@ -226,13 +242,14 @@ fn relative_residual(basis: &Basis<'_>, ritz: &Ritz, (re, im, col): (f64, f64, u
     r_re.norm_l2().hypot(r_im.norm_l2()) / (modulus * norm_y).max(f64::MIN_POSITIVE)
 }
 
-/// An orthonormal basis (`m × k`, `k ≤ KEEP + 1`) of the real span of the `KEEP` outermost
-/// Ritz vectors, a conjugate pair never split.
+/// An orthonormal basis (`m × k`, `k ≤ m / 2 + 1`) of the real span of the `m / 2` outermost
+/// Ritz vectors of the `m`-dimensional space, a conjugate pair never split.
 fn kept_span(ritz: &Ritz) -> Mat<f64> {
     let m = ritz.vectors.nrows();
-    let mut cols: Vec<usize> = Vec::with_capacity(KEEP + 1);
+    let keep = m / 2;
+    let mut cols: Vec<usize> = Vec::with_capacity(keep + 1);
     for &(_, im, col) in &ritz.values {
-        if cols.len() >= KEEP {
+        if cols.len() >= keep {
             break;
         }
         cols.push(col);
@@ -265,27 +282,42 @@ fn kept_span(ritz: &Ritz) -> Mat<f64> {
     q.subcols(0, k).to_owned()
 }
 
-/// The largest eigenvalue modulus of the square matrix `a` (`n > KRYLOV_DIM`) on up to
-/// `threads` threads, or an error if the iteration does not converge. The result does not
-/// depend on the number of threads.
+/// The largest eigenvalue modulus of the square matrix `a` (larger than the dense solver's
+/// matrices) on up to `threads` threads, or an error if the iteration converges in none of
+/// [`ATTEMPTS`] Krylov spaces of growing size. The result does not depend on the number of
+/// threads.
 pub(crate) fn spectral_radius_arnoldi(a: &Csr<f64>, threads: usize) -> Result<f64> {
-    if threads >= PARTS && a.nnz() >= SPLIT_MIN_NONZEROS {
-        par::install(threads, || arnoldi(a, true))?
-    } else {
-        arnoldi(a, false)
+    let split = threads >= PARTS && a.nnz() >= SPLIT_MIN_NONZEROS;
+    let run = |dim: usize| -> Result<f64> {
+        if split {
+            par::install(threads, || arnoldi(a, true, dim))?
+        } else {
+            arnoldi(a, false, dim)
+        }
+    };
+    let first = krylov_dim(a.rows());
+    let mut outcome = run(first);
+    for attempt in 1..ATTEMPTS {
+        if outcome.is_ok() {
+            break;
+        }
+        outcome = run(first << attempt);
     }
+    outcome
 }
 
-/// The iteration itself; `split`: the products run on two threads (call inside the pool).
-fn arnoldi(a: &Csr<f64>, split: bool) -> Result<f64> {
+/// The iteration itself in a Krylov space of `dim` vectors (`dim < n`); `split`: the products
+/// run on two threads (call inside the pool).
+pub(super) fn arnoldi(a: &Csr<f64>, split: bool, dim: usize) -> Result<f64> {
     let n = a.rows();
-    debug_assert!(n > KRYLOV_DIM);
+    debug_assert!(n > dim);
     let mut rng = SplitMix64::new(0x5eed_a4a0, 0);
     let mut basis = Basis {
         a,
         n,
-        v: Mat::zeros(n, KRYLOV_DIM + 1),
-        av: Mat::zeros(n, KRYLOV_DIM),
+        dim,
+        v: Mat::zeros(n, dim + 1),
+        av: Mat::zeros(n, dim),
     };
     let start = Mat::<f64>::from_fn(n, 1, |_, _| rng.symmetric_unit());
     let norm = start.col(0).norm_l2();
@@ -293,8 +325,8 @@ fn arnoldi(a: &Csr<f64>, split: bool) -> Result<f64> {
     let mut size = 1;
     for _ in 0..MAX_RESTARTS {
         basis.expand(size, &mut rng, split);
-        let v = basis.v.as_ref().subcols(0, KRYLOV_DIM);
-        let mut h = Mat::<f64>::zeros(KRYLOV_DIM, KRYLOV_DIM);
+        let v = basis.v.as_ref().subcols(0, dim);
+        let mut h = Mat::<f64>::zeros(dim, dim);
         matmul(
             h.as_mut(),
             Accum::Replace,
@@ -331,9 +363,9 @@ fn arnoldi(a: &Csr<f64>, split: bool) -> Result<f64> {
 fn restart(basis: &mut Basis<'_>, ritz: &Ritz) -> usize {
     let q = kept_span(ritz);
     let k = q.ncols();
-    let v = basis.v.as_ref().subcols(0, KRYLOV_DIM);
+    let v = basis.v.as_ref().subcols(0, basis.dim);
     let (new_v, new_av) = (v * &q, basis.av.as_ref() * &q);
-    let next = basis.v.col(KRYLOV_DIM).to_owned();
+    let next = basis.v.col(basis.dim).to_owned();
     basis.v.as_mut().subcols_mut(0, k).copy_from(&new_v);
     basis.v.col_mut(k).copy_from(&next);
     basis.av.as_mut().subcols_mut(0, k).copy_from(&new_av);

@@ -136,6 +136,28 @@ mod tests {
     }
 
     #[test]
+    fn larger_krylov_spaces_match_the_dense_solver() {
+        // The spaces used above 2048 units and when a smaller one does not converge, checked on
+        // matrices the dense solver takes in moments.
+        use super::super::arnoldi::arnoldi;
+        for (n, density, seed, dim) in [
+            (600, 0.02, 6, 96),
+            (1000, 0.008, 7, 96),
+            (900, 0.05, 8, 192),
+        ] {
+            let w = random_csr(n, density, seed, true).to_f64();
+            let dense = dense_spectral_radius(&w, 1).unwrap();
+            let got = arnoldi(&w, false, dim).unwrap();
+            let two = crate::par::install(2, || arnoldi(&w, true, dim)).unwrap();
+            assert_eq!(two.unwrap(), got, "n={n} dim={dim}: two threads");
+            assert!(
+                (got - dense).abs() <= 1e-9 * dense,
+                "n={n} dim={dim}: arnoldi {got} dense {dense}"
+            );
+        }
+    }
+
+    #[test]
     fn rotation_has_complex_eigenvalues_of_modulus_two() {
         // 2 * rotation by 90 degrees: eigenvalues +-2i, where power iteration never converges.
         let w = Csr::new(2, 2, &[0, 1, 2], &[1, 0], &[-2.0f64, 2.0]).unwrap();
