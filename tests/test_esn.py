@@ -451,9 +451,10 @@ def test_deep_esn_matches_a_layer_by_layer_numpy_run():
     coef, intercept = ridge([np.array(rows)], [y[:, None]], 10, est.alpha)
     np.testing.assert_allclose(est.last_state_, rows[-1], atol=1e-12)
     # 110 samples of 90 correlated states with a small alpha: the solve amplifies the ulp-level
-    # differences between NumPy's tanh and the kernels' to a few parts per million.
-    np.testing.assert_allclose(est.coef_, coef, rtol=2e-5, atol=1e-7)
-    np.testing.assert_allclose(est.intercept_, intercept, rtol=2e-5, atol=1e-7)
+    # differences between NumPy's tanh and the kernels' (the states agree to 1e-12 above) to
+    # parts in 1e5 (4.6e-5 at most on this draw).
+    np.testing.assert_allclose(est.coef_, coef, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(est.intercept_, intercept, rtol=1e-4, atol=1e-7)
 
 
 def test_many_python_threads_share_one_fitted_model():
