@@ -79,8 +79,10 @@ def _sparse_signs(rng: np.random.Generator, shape: tuple[int, int], density: flo
 def _sparse_signs_csr(
     rng: np.random.Generator, n_rows: int, n_cols: int, density: float
 ) -> sparse.csr_matrix:
-    """:func:`_sparse_signs` as a CSR matrix, drawn in O(entries) (a deep reservoir's
-    inter-layer blocks, which as dense draws took O(n_reservoir²) time and memory per layer).
+    """:func:`_sparse_signs` as a CSR matrix, drawn in O(entries).
+
+    For a deep reservoir's inter-layer blocks, which as dense draws took O(n_reservoir²) time
+    and memory per layer.
 
     >>> m = _sparse_signs_csr(np.random.default_rng(0), 300, 200, 0.1)
     >>> sorted(set(m.data)), 5000 < m.nnz < 7000
