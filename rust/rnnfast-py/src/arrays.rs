@@ -65,7 +65,7 @@ fn checked_array<'py, T: Element>(
             std::any::type_name::<T>()
         ))
     })?;
-    let shape = array.shape().to_vec();
+    let shape = array.shape();
     let matches = shape.len() == expected.len()
         && shape
             .iter()
