@@ -176,12 +176,7 @@ mod avx512 {
             for block in 0..blocks {
                 for (row, len) in even_tiles(r0, rows, TILE_ROWS) {
                     // SAFETY: rows row..row+len and the block lie inside the job.
-                    unsafe {
-                        match job.cell {
-                            CellKind::Lstm => lstm_tile(job, row, len, block),
-                            _ => gru_tile(job, row, len, block),
-                        }
-                    }
+                    unsafe { tile(job, row, len, block) }
                 }
             }
             r0 += rows;
@@ -237,21 +232,36 @@ mod avx512 {
         unsafe { _mm512_maskz_loadu_ps(mask, at) }
     }
 
-    /// [`sums`] and the LSTM epilogue for a tile of `len` rows (`1..=TILE_ROWS`).
+    /// [`sums`] and the cell's epilogue for a tile of `len` rows (`1..=TILE_ROWS`).
     ///
     /// # Safety
     /// As [`sums`].
     #[inline(always)]
-    unsafe fn lstm_tile(job: &Job<f32>, row: usize, len: usize, block: usize) {
+    unsafe fn tile(job: &Job<f32>, row: usize, len: usize, block: usize) {
         // SAFETY: forwarded from the caller.
         unsafe {
             match len {
-                1 => lstm_rows::<1>(job, row, block),
-                2 => lstm_rows::<2>(job, row, block),
-                3 => lstm_rows::<3>(job, row, block),
-                4 => lstm_rows::<4>(job, row, block),
-                5 => lstm_rows::<5>(job, row, block),
-                _ => lstm_rows::<TILE_ROWS>(job, row, block),
+                1 => rows::<1>(job, row, block),
+                2 => rows::<2>(job, row, block),
+                3 => rows::<3>(job, row, block),
+                4 => rows::<4>(job, row, block),
+                5 => rows::<5>(job, row, block),
+                _ => rows::<TILE_ROWS>(job, row, block),
+            }
+        }
+    }
+
+    /// [`tile`] for `R` rows.
+    ///
+    /// # Safety
+    /// As [`sums`].
+    #[inline(always)]
+    unsafe fn rows<const R: usize>(job: &Job<f32>, row: usize, block: usize) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            match job.cell {
+                CellKind::Lstm => lstm_rows::<R>(job, row, block),
+                _ => gru_rows::<R>(job, row, block),
             }
         }
     }
@@ -287,25 +297,6 @@ mod avx512 {
                 let c_new = _mm512_add_ps(_mm512_mul_ps(f, load(mask, c)), _mm512_mul_ps(i, g));
                 _mm512_mask_storeu_ps(c, mask, c_new);
                 _mm512_mask_storeu_ps(job.out.add(at), mask, _mm512_mul_ps(tanh_v(c_new), o));
-            }
-        }
-    }
-
-    /// [`sums`] and the GRU epilogue for a tile of `len` rows (`1..=TILE_ROWS`).
-    ///
-    /// # Safety
-    /// As [`sums`].
-    #[inline(always)]
-    unsafe fn gru_tile(job: &Job<f32>, row: usize, len: usize, block: usize) {
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            match len {
-                1 => gru_rows::<1>(job, row, block),
-                2 => gru_rows::<2>(job, row, block),
-                3 => gru_rows::<3>(job, row, block),
-                4 => gru_rows::<4>(job, row, block),
-                5 => gru_rows::<5>(job, row, block),
-                _ => gru_rows::<TILE_ROWS>(job, row, block),
             }
         }
     }

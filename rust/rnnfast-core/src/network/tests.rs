@@ -173,39 +173,57 @@ fn thread_count_does_not_change_results() {
 #[test]
 fn split_recurrences_match_one_thread_bit_for_bit() {
     // 187 hidden units: two uneven parts (94, 93); batch 1 and a small ragged batch with an initial
-    // state take the split path on several threads.
+    // state take the split path on several threads. In f32 on AVX-512 one thread runs the ragged
+    // batch's rows through the fused step (`cells::fused`) while the split parts keep the plain
+    // products and updates: those must be the same bits too.
     for cell in CELLS {
         for bias in [true, false] {
             let net = network_sized(cell, 2, false, bias, 187);
             assert!(!net.split_parts(1).is_empty());
-            for (batch, lengths) in [(1, vec![300]), (3, vec![120, 300, 7])] {
-                let steps = 300;
-                let x = values(batch * steps * 3, 5);
-                let h0 = values(net.config.state_len(batch), 6);
-                let c0 = values(net.config.state_len(batch), 7);
-                let seqs = Sequences {
-                    data: &x,
-                    batch,
-                    steps,
-                    lengths: Some(&lengths),
-                };
-                let init = InitialState {
-                    h0: Some(&h0),
-                    c0: cell.has_cell_state().then_some(c0.as_slice()),
-                };
-                let one = net.forward_with_threads(&seqs, &init, 1).unwrap();
-                for threads in [2, 3] {
-                    let many = net.forward_with_threads(&seqs, &init, threads).unwrap();
-                    assert_eq!(one, many, "{cell:?} batch {batch}, {threads} threads");
-                }
-            }
+            split_matches_one_thread(&net);
+            split_matches_one_thread(&in_precision::<f32>(&net));
         }
     }
 }
 
-/// `net` with its weights rounded to `f32`.
-fn to_f32(net: &Network<f64>) -> Network<f32> {
-    let narrow = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+/// One thread against two and three, on batch 1 and a small ragged batch.
+fn split_matches_one_thread<T: Float>(net: &Network<T>) {
+    let cell = net.config.cell;
+    for (batch, lengths) in [(1, vec![300]), (3, vec![120, 300, 7])] {
+        let steps = 300;
+        let x = narrow::<T>(&values(batch * steps * 3, 5));
+        let h0 = narrow::<T>(&values(net.config.state_len(batch), 6));
+        let c0 = narrow::<T>(&values(net.config.state_len(batch), 7));
+        let seqs = Sequences {
+            data: &x,
+            batch,
+            steps,
+            lengths: Some(&lengths),
+        };
+        let init = InitialState {
+            h0: Some(&h0),
+            c0: cell.has_cell_state().then_some(c0.as_slice()),
+        };
+        let one = net.forward_with_threads(&seqs, &init, 1).unwrap();
+        for threads in [2, 3] {
+            let many = net.forward_with_threads(&seqs, &init, threads).unwrap();
+            assert_eq!(
+                one,
+                many,
+                "{cell:?} {} batch {batch}, {threads} threads",
+                T::NAME
+            );
+        }
+    }
+}
+
+/// `values` rounded to `T`.
+fn narrow<T: Float>(values: &[f64]) -> Vec<T> {
+    values.iter().map(|&v| T::from_f64(v)).collect()
+}
+
+/// `net` with its weights rounded to `T`.
+fn in_precision<T: Float>(net: &Network<f64>) -> Network<T> {
     let layers = net
         .layers()
         .iter()
@@ -217,36 +235,6 @@ fn to_f32(net: &Network<f64>) -> Network<f32> {
         })
         .collect();
     Network::new(*net.config(), layers).expect("valid network")
-}
-
-#[test]
-fn fused_steps_match_the_plain_split_steps_bit_for_bit() {
-    // In f32 on AVX-512 one thread runs the rows of a small batch through the fused step
-    // (`cells::fused`), while several threads split each step by hidden units and keep the plain
-    // products and updates: the outputs and final states must be the same bits.
-    for cell in [CellKind::Lstm, CellKind::Gru] {
-        for bias in [true, false] {
-            let net = to_f32(&network_sized(cell, 2, false, bias, 187));
-            let (batch, steps, lengths) = (3, 300, [120, 300, 7]);
-            let narrow = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
-            let x = narrow(values(batch * steps * 3, 5));
-            let h0 = narrow(values(net.config.state_len(batch), 6));
-            let c0 = narrow(values(net.config.state_len(batch), 7));
-            let seqs = Sequences {
-                data: &x,
-                batch,
-                steps,
-                lengths: Some(&lengths),
-            };
-            let init = InitialState {
-                h0: Some(&h0),
-                c0: cell.has_cell_state().then_some(c0.as_slice()),
-            };
-            let one = net.forward_with_threads(&seqs, &init, 1).unwrap();
-            let split = net.forward_with_threads(&seqs, &init, 2).unwrap();
-            assert_eq!(one, split, "{cell:?}, bias {bias}");
-        }
-    }
 }
 
 #[test]
