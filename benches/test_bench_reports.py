@@ -59,3 +59,27 @@ def test_plot_without_matplotlib(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(cli, "require", missing)
     assert cli.main(["--plot", str(tmp_path / "sweep.png")]) == 2
     assert "needs matplotlib" in capsys.readouterr().err
+
+
+def test_rounds_interleave_libraries_and_report_the_median(monkeypatch, capsys):
+    # Each call returns the next of a slow / fast / slow phase for whichever library is timed:
+    # the rounds must measure the libraries in turn and keep each one's middle value.
+    calls = []
+    phases = iter([3e-3, 6e-3, 1e-3, 2e-3, 9e-3, 4e-3] * 4)
+
+    def fake_median(workload, library, threads, repeat, isolate):
+        if library == "onnxruntime":
+            raise LibraryMissing("not installed")
+        calls.append(library)
+        return next(phases)
+
+    monkeypatch.setattr(cli, "_median", fake_median)
+    argv = ["--family", "inference", "--filter", "rnn-b1", "--threads", "1", "--no-peak"]
+    assert cli.main([*argv, "--rounds", "3"]) == 0
+    assert calls == ["rnnfast", "torch"] * 3
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ")
+    rows = {line.split()[2]: line for line in out.splitlines() if line.startswith("rnn-b1")}
+    # rnnfast got 3, 1 and 9 ms (median 3), torch 6, 2 and 4 ms (median 4).
+    assert "3 ms" in rows["rnnfast"] and "4 ms" in rows["torch"] and "1.33" in rows["torch"]
+    assert "skipped: not installed" in rows["onnxruntime"]

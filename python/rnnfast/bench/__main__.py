@@ -1,12 +1,15 @@
 """``python -m rnnfast.bench``: every library side by side in one process, as a table.
 
 Usage: ``python -m rnnfast.bench [--family NAME ...] [--threads 1 2] [--repeat 7]
-[--filter TEXT] [--isolate] [--no-peak] [--plot PATH.png]``. Each row is the median wall time
-of one call; ``ratio`` is the competitor's time over rnnfast's (above 1: rnnfast is faster);
-``GFLOP/s`` is shown where the workload states its operation count, and ``% peak`` relates it
-to the machine's matrix-product peak in the workload's dtype with as many threads, measured
-once per run with NumPy in a fresh process (see ``rnnfast.bench._peak``). The families'
-reports (scaling, memory) follow the table.
+[--rounds 1] [--filter TEXT] [--isolate] [--no-peak] [--plot PATH.png]``. Each row is the
+median wall time of one call; ``ratio`` is the competitor's time over rnnfast's (above 1:
+rnnfast is faster); ``GFLOP/s`` is shown where the workload states its operation count, and
+``% peak`` relates it to the machine's matrix-product peak in the workload's dtype with as many
+threads, measured once per run with NumPy in a fresh process (see ``rnnfast.bench._peak``). The
+families' reports (scaling, memory) follow the table.
+
+``--rounds N`` measures every library of a row N times in turn and reports the median of the
+rounds' medians, so that a slow phase of a shared host does not land on one library's row.
 
 ``--isolate`` measures every row in a fresh interpreter. Without it, the thread pools of the
 libraries measured before a row (torch's OpenMP threads, onnxruntime's) may still be spinning
@@ -20,6 +23,7 @@ batch size, each library installed, each ``--threads``) and saves it; it needs m
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 
 from . import LibraryMissing, Workload, families, reports, time_call, workloads
@@ -40,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7, help="samples per row (median)")
     parser.add_argument("--filter", default="", help="only workloads whose name contains this")
     parser.add_argument("--isolate", action="store_true", help="each row in a fresh process")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="interleaved rounds per row (median of medians)"
+    )
     parser.add_argument("--no-peak", action="store_true", help="skip the peak measurement")
     parser.add_argument("--peak-size", type=int, default=2048, help="matrix order of the peak")
     parser.add_argument("--plot", metavar="PATH", help="run the throughput sweep, save a PNG")
@@ -52,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if selected:
         print(f"machine: {describe_machine()}")
         peaks = {} if args.no_peak else _measure_peaks(selected, args.threads, args.peak_size)
-        _print_table(selected, args.threads, args.repeat, peaks, args.isolate)
+        _print_table(selected, args.threads, (args.repeat, args.rounds), peaks, args.isolate)
     extra = [r for family in names for r in reports(family) if args.filter in r.name]
     if extra and selected:
         print()
@@ -80,8 +87,13 @@ def _measure_peaks(selected: list[Workload], threads: list[int], size: int) -> P
 
 
 def _print_table(
-    selected: list[Workload], threads: list[int], repeat: int, peaks: Peaks, isolate: bool
+    selected: list[Workload],
+    threads: list[int],
+    samples: tuple[int, int],
+    peaks: Peaks,
+    isolate: bool,
 ) -> None:
+    """One row per workload, thread count and library; ``samples`` is ``(repeat, rounds)``."""
     header = (
         f"{'workload':<28} {'thr':>3} {'library':<12} {'median':>11} {'ratio':>7} "
         f"{'GFLOP/s':>8} {'% peak':>6}"
@@ -91,12 +103,11 @@ def _print_table(
     for workload in selected:
         for n_threads in threads:
             baseline = None
-            for library in workload.libraries:
+            medians = _interleaved_medians(workload, n_threads, samples, isolate)
+            for library, median in medians.items():
                 row = f"{workload.name:<28} {n_threads:>3} {library:<12}"
-                try:
-                    median = _median(workload, library, n_threads, repeat, isolate)
-                except LibraryMissing as missing:
-                    print(f"{row} skipped: {missing}")
+                if isinstance(median, LibraryMissing):
+                    print(f"{row} skipped: {median}")
                     continue
                 baseline = median if baseline is None else baseline
                 figures = f"{_format_time(median):>11} {median / baseline:7.2f}"
@@ -105,6 +116,33 @@ def _print_table(
                     peak = peaks.get((workload.dtype, n_threads))
                     figures += f" {gflops:8.1f} " + (f"{gflops / peak:6.1%}" if peak else "")
                 print(f"{row} {figures}", flush=True)
+
+
+def _interleaved_medians(
+    workload: Workload, threads: int, samples: tuple[int, int], isolate: bool
+) -> dict[str, float | LibraryMissing]:
+    """Each library's median time: the median over rounds that measure the libraries in turn.
+
+    ``samples`` is ``(repeat, rounds)``: each round times ``repeat`` calls of every library. A
+    slow phase of a noisy host then weighs on every library alike instead of on one row.
+    """
+    repeat, rounds = samples
+    times: dict[str, list[float]] = {}
+    missing: dict[str, LibraryMissing] = {}
+    for _ in range(max(rounds, 1)):
+        for library in workload.libraries:
+            if library in missing:
+                continue
+            try:
+                median = _median(workload, library, threads, repeat, isolate)
+            except LibraryMissing as why:
+                missing[library] = why
+                continue
+            times.setdefault(library, []).append(median)
+    return {
+        library: missing[library] if library in missing else statistics.median(times[library])
+        for library in workload.libraries
+    }
 
 
 _ROW_SCRIPT = """
