@@ -17,7 +17,9 @@
 //! multiply-adds in flight than one block's gates would).
 //!
 //! The kernel exists for `f32` on AVX-512 (the engine's main case); `f64` and the other
-//! instruction sets keep the plain path.
+//! instruction sets keep the plain path. A layer that has it keeps a second packed copy of `W_hh`
+//! (the plain one still serves single rows). Measured on a Zen 4 host, where the epilogue's
+//! activations are arithmetic-bound either way: 2-4% off batches of 16 to 64 sequences.
 
 use super::CellKind;
 use crate::aligned::AlignedVec;
@@ -73,6 +75,24 @@ pub struct Job<T> {
 }
 
 /// `W_hh` of an LSTM or GRU layer packed block-major for the fused step.
+///
+/// ```
+/// use rnnfast_core::CellKind;
+/// use rnnfast_core::cells::fused::GateBlocks;
+///
+/// let hidden = 3;
+/// let w_hh = vec![0.1f32; 4 * hidden * hidden];
+/// // `None` on a CPU without AVX-512: the plain step then serves every batch.
+/// if let Some(blocks) = GateBlocks::new(CellKind::Lstm, &w_hh, hidden) {
+///     let (xp, h) = (vec![0.5f32; 2 * 4 * hidden], vec![0.0f32; 2 * hidden]);
+///     let (mut c, mut h_next) = (vec![0.0f32; 2 * hidden], vec![0.0f32; 2 * hidden]);
+///     blocks.step(&xp, &[], &h, &mut c, &mut h_next);
+///     // c = σ(0.5)·tanh(0.5) and h = tanh(c)·σ(0.5) for every unit of both rows.
+///     let sig = 1.0 / (1.0 + (-0.5f32).exp());
+///     assert!((c[0] - sig * 0.5f32.tanh()).abs() < 1e-6);
+///     assert!((h_next[5] - c[5].tanh() * sig).abs() < 1e-6);
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub struct GateBlocks<T> {
     cell: CellKind,
