@@ -252,6 +252,19 @@ mod avx512 {
         unsafe { _mm512_maskz_loadu_ps(mask, at) }
     }
 
+    /// `v + b_hh[at..at + LANES]` in the lanes of `mask`, or `v` for a layer without bias.
+    ///
+    /// # Safety
+    /// AVX-512 F must be available; with a bias, its masked lanes from `at` must be readable.
+    #[inline(always)]
+    unsafe fn plus_bias(job: &Job<f32>, v: __m512, mask: __mmask16, at: usize) -> __m512 {
+        if job.b_hh.is_null() {
+            return v;
+        }
+        // SAFETY: the caller's contract.
+        unsafe { _mm512_add_ps(v, load(mask, job.b_hh.add(at))) }
+    }
+
     /// [`sums`] and the cell's epilogue for a tile of `len` rows (`1..=TILE_ROWS`).
     ///
     /// # Safety
@@ -303,12 +316,7 @@ mod avx512 {
                 let xp = job.xp.add((row + r) * 4 * n + unit);
                 let pre = |sum: __m512, gate: usize| {
                     let x = load(mask, xp.add(gate * n));
-                    let x = if job.b_hh.is_null() {
-                        x
-                    } else {
-                        _mm512_add_ps(x, load(mask, job.b_hh.add(gate * n + unit)))
-                    };
-                    _mm512_add_ps(sum, x)
+                    _mm512_add_ps(sum, plus_bias(job, x, mask, gate * n + unit))
                 };
                 let (i, f) = (sigmoid_v(pre(i, 0)), sigmoid_v(pre(f, 1)));
                 let (g, o) = (tanh_v(pre(g, 2)), sigmoid_v(pre(o, 3)));
@@ -335,13 +343,7 @@ mod avx512 {
             let acc = sums::<R, 3>(job, row, block);
             for (r, [sr, sz, sn]) in acc.into_iter().enumerate() {
                 let xp = job.xp.add((row + r) * 3 * n + unit);
-                let biased = |sum: __m512, gate: usize| {
-                    if job.b_hh.is_null() {
-                        sum
-                    } else {
-                        _mm512_add_ps(sum, load(mask, job.b_hh.add(gate * n + unit)))
-                    }
-                };
+                let biased = |sum: __m512, gate: usize| plus_bias(job, sum, mask, gate * n + unit);
                 let reset = sigmoid_v(_mm512_add_ps(biased(sr, 0), load(mask, xp)));
                 let update = sigmoid_v(_mm512_add_ps(biased(sz, 1), load(mask, xp.add(n))));
                 let hn = _mm512_mul_ps(reset, biased(sn, 2));
