@@ -24,7 +24,9 @@ use crate::{Float, Result, RnnError};
 /// runs' `MAX_GROUPS`: a Gram matrix per group costs its memory, its page faults and a final
 /// sum, and wider groups keep each row's indices in L1 across more columns. 500 sequences
 /// through 300 units on two threads: 56 ms with 8 groups of 64, 62 ms with 16 of 32, 81 ms
-/// with 32 of 16. (It also caps a ridge fit at 8 threads.)
+/// with 32 of 16; after the block product learned to fill two registers per non-zero, 8 groups
+/// of 64 and 16 of 32 measured the same (114 ms for the whole fit, medians of five), and the
+/// fewer Gram matrices win. (It also caps a ridge fit at 8 threads.)
 const RIDGE_MAX_GROUPS: usize = 8;
 
 /// Fewest units for which a single series (not split across threads) folds its Gram chunks on
