@@ -90,6 +90,24 @@ def test_ridge_matches_numpy_on_a_batch(lengths):
     assert est.last_state_ is None
 
 
+@pytest.mark.parametrize("lengths", [[60], [20, 30, 40]])
+def test_ridge_with_fewer_rows_than_units_matches_numpy(lengths):
+    # 55 or 75 rows after washout on 200 units: the native fit solves the dual (kernel) form,
+    # the reference the normal equations.
+    rng = np.random.default_rng(8)
+    x = [rng.normal(size=(n, 2)) for n in lengths]
+    y = [np.stack([np.sin(s[:, 0]), s[:, 1] ** 2], axis=-1) for s in x]
+    # One series goes in as a 2-D array, a batch as a list.
+    data, targets = (x[0], y[0]) if len(x) == 1 else (x, y)
+    kw = dict(spectral_radius=0.9, leak_rate=0.5, density=0.05, washout=5, alpha=1e-2)
+    est = ESNRegressor(200, random_state=1, **kw).fit(data, targets)
+    coef, intercept = ridge([states(est, s) for s in x], y, 5, 1e-2)
+    np.testing.assert_allclose(est.coef_, coef, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(est.intercept_, intercept, rtol=1e-7, atol=1e-9)
+    two = ESNRegressor(200, random_state=1, n_jobs=2, **kw).fit(data, targets)
+    np.testing.assert_array_equal(est.coef_, two.coef_)
+
+
 def test_results_do_not_depend_on_threads():
     rng = np.random.default_rng(5)
     x = rng.normal(size=(64, 40, 2))

@@ -51,6 +51,14 @@ impl Chunk {
         }
     }
 
+    /// The filled rows' features (with their trailing 1) and targets, row-major.
+    pub(crate) fn filled(&self) -> (&[f64], &[f64]) {
+        (
+            &self.x[..self.rows * self.width],
+            &self.y[..self.rows * self.outputs],
+        )
+    }
+
     /// An empty chunk of the same shape.
     pub(crate) fn emptied(&self) -> Self {
         Self::new(self.width, self.outputs)
@@ -151,7 +159,7 @@ impl Sums {
         let xty = &mut self.xty;
         let mut first = move || {
             let dst = MatMut::from_row_major_slice_mut(top, cut, w).subcols_mut(0, cut);
-            lower_gram(dst, x.subcols(0, cut));
+            lower_gram(dst, x.subcols(0, cut), Par::Seq);
         };
         let mut rest = move || {
             let below = MatMut::from_row_major_slice_mut(bottom, w - cut, w);
@@ -165,7 +173,7 @@ impl Sums {
                 1.0,
                 Par::Seq,
             );
-            lower_gram(right, lead);
+            lower_gram(right, lead, Par::Seq);
             let dst = MatMut::from_row_major_slice_mut(xty, w, o);
             matmul(dst, Accum::Add, x.transpose(), y, 1.0, Par::Seq);
         };
@@ -180,7 +188,7 @@ impl Sums {
 }
 
 /// `dst += xᵀx`, lower triangle only (`dst` square).
-fn lower_gram(dst: MatMut<'_, f64>, x: MatRef<'_, f64>) {
+pub(crate) fn lower_gram(dst: MatMut<'_, f64>, x: MatRef<'_, f64>, par: Par) {
     triangular::matmul(
         dst,
         BlockStructure::TriangularLower,
@@ -190,7 +198,7 @@ fn lower_gram(dst: MatMut<'_, f64>, x: MatRef<'_, f64>) {
         x,
         BlockStructure::Rectangular,
         1.0,
-        Par::Seq,
+        par,
     );
 }
 
@@ -298,7 +306,7 @@ fn solve_normal_equations(
 /// `lstsq` gives it: eigenvalues below `width · ε · λ_max` count as zero. The fallback when
 /// Cholesky fails (NVAR's higher monomials of slowly varying delays are nearly collinear,
 /// beyond what a small `alpha` can lift).
-fn pseudo_solve(a: Mat<f64>, b: &Mat<f64>) -> Result<Mat<f64>> {
+pub(crate) fn pseudo_solve(a: Mat<f64>, b: &Mat<f64>) -> Result<Mat<f64>> {
     let evd = a
         .self_adjoint_eigen(Side::Lower)
         .map_err(|_| RnnError::Numerical {

@@ -10,12 +10,14 @@
 //! - [`spectral`]: the spectral radius (dense eigensolver, or [`arnoldi`] for large reservoirs);
 //! - [`reservoir`]: the state update, the time loop over groups of sequences, closed-loop runs;
 //! - [`ridge`]: the ridge readout accumulated in `f64` while states are produced (through the
-//!   normal equations of `gram`, shared with NVAR);
+//!   normal equations of `gram`, shared with NVAR, or for far fewer rows than units the dual
+//!   form of `dual`);
 //! - [`nvar`]: next-generation reservoir computing (delayed inputs and their monomials);
 //! - [`online`]: RLS and LMS readouts for incremental fits;
 //! - [`pool`]: per-sequence mean states for classification, pooled as they are produced.
 
 mod arnoldi;
+mod dual;
 mod gram;
 pub mod nvar;
 pub mod online;

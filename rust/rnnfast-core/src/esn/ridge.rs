@@ -10,11 +10,13 @@
 //! (`Reservoir::splits`), both threads fold each chunk together between segments; otherwise,
 //! with two or more threads and at least [`PIPE_MIN_UNITS`] units, its chunks are folded on a
 //! second thread while the reservoir produces the next ones. The normal equations are then
-//! solved by Cholesky.
+//! solved by Cholesky. A fit with far fewer rows than units ([`super::dual`]) keeps its chunks
+//! instead and solves the dual form, O(rows²) rather than O(units²).
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::Reservoir;
+use super::dual::{dual_pays, solve_dual};
 use super::gram::{CHUNK_ROWS, Chunk, GRAM_BUDGET, Sums, check_alpha, solve_ridge};
 use super::reservoir::{StateSink, check_targets};
 use crate::network::Sequences;
@@ -64,6 +66,8 @@ enum Folder {
         full: SyncSender<Chunk>,
         empty: Receiver<Chunk>,
     },
+    /// Kept, in order, for the dual form ([`super::dual`]).
+    Keep(Vec<Chunk>),
 }
 
 /// The state sink of one group: fills chunks and hands them to its [`Folder`].
@@ -88,6 +92,10 @@ impl<T: Float> Gram<'_, T> {
                 let spare = empty.recv().unwrap_or_else(|_| self.chunk.emptied());
                 let chunk = std::mem::replace(&mut self.chunk, spare);
                 let _ = full.send(chunk);
+            }
+            Folder::Keep(kept) => {
+                let spare = self.chunk.emptied();
+                kept.push(std::mem::replace(&mut self.chunk, spare));
             }
         }
         self.chunk.rows = 0;
@@ -154,10 +162,24 @@ fn finish<T: Float>(sinks: Vec<Gram<'_, T>>) -> Vec<Sums> {
             g.flush();
             match g.folder {
                 Folder::Inline(sums) => Some(sums),
-                Folder::Piped { .. } => None,
+                Folder::Piped { .. } | Folder::Keep(_) => None,
             }
         })
         .collect()
+}
+
+/// Every group's kept chunks, its last partial one included, in group order.
+fn kept<T: Float>(sinks: Vec<Gram<'_, T>>) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    for g in sinks {
+        if let Folder::Keep(kept) = g.folder {
+            chunks.extend(kept);
+        }
+        if g.chunk.rows > 0 {
+            chunks.push(g.chunk);
+        }
+    }
+    chunks
 }
 
 /// Runs the reservoir over `seqs` from `h0` and fits `targets` (`(batch, steps, outputs)`) on
@@ -186,9 +208,25 @@ pub fn fit_ridge<T: Float>(
         chunk: Chunk::new(width, outputs),
         folder,
     };
+    let nothing_left = || {
+        RnnError::param(
+            "washout",
+            format!("{washout} discards every time step: nothing is left to fit"),
+        )
+    };
+    let rows = match seqs.lengths {
+        Some(lengths) => lengths.iter().map(|&l| l.saturating_sub(washout)).sum(),
+        None => seqs.batch * seqs.steps.saturating_sub(washout),
+    };
     // A series split across threads runs its steps on both, then folds each chunk on both.
     let split = reservoir.splits(seqs.batch, Some(seqs.steps), threads);
-    let (sums, last) = if !split && seqs.batch == 1 && threads > 1 && n >= PIPE_MIN_UNITS {
+    let (fit, last) = if dual_pays(rows, n, alpha) {
+        let (sinks, last) = reservoir.drive(seqs, h0, RIDGE_MAX_GROUPS, threads, |_| {
+            gram(Folder::Keep(Vec::new()))
+        })?;
+        let fit = solve_dual(kept(sinks), width, outputs, alpha, threads, nothing_left)?;
+        (fit, last)
+    } else if !split && seqs.batch == 1 && threads > 1 && n >= PIPE_MIN_UNITS {
         std::thread::scope(|scope| {
             let (full, chunks) = sync_channel::<Chunk>(PIPE_CHUNKS);
             let (spares, empty) = sync_channel::<Chunk>(PIPE_CHUNKS);
@@ -221,21 +259,17 @@ pub fn fit_ridge<T: Float>(
                 .map_err(|_| RnnError::param("threads", "the Gram folding thread panicked"))?;
             let (mut sums, last) = run?;
             sums.push(folded);
-            Ok::<_, RnnError>((sums, last))
+            let fit = solve_ridge(sums, width, outputs, alpha, nothing_left)?;
+            Ok::<_, RnnError>((fit, last))
         })?
     } else {
         let max_groups = (GRAM_BUDGET / (width * width * 8)).clamp(1, RIDGE_MAX_GROUPS);
         let (sinks, last) = reservoir.drive(seqs, h0, max_groups, threads, |_| {
             gram(Folder::Inline(Sums::new(width, outputs).parallel(split)))
         })?;
-        (finish(sinks), last)
+        let fit = solve_ridge(finish(sinks), width, outputs, alpha, nothing_left)?;
+        (fit, last)
     };
-    let fit = solve_ridge(sums, width, outputs, alpha, || {
-        RnnError::param(
-            "washout",
-            format!("{washout} discards every time step: nothing is left to fit"),
-        )
-    })?;
     Ok(RidgeFit {
         coef: fit.coef,
         intercept: fit.intercept,
