@@ -179,7 +179,7 @@ class _ReservoirMixin:
         they beat uniform values, 1.3e-3 against 1.9e-3 NRMSE) times ``input_scaling``
         (per feature when an array), bias uniform in [-1, 1] times ``bias_scaling``. The
         recurrent matrix is then scaled so that its largest eigenvalue modulus, computed
-        natively (dense eigensolver up to 256 units, thick-restart Arnoldi above), equals
+        natively (dense eigensolver up to 160 units, thick-restart Arnoldi above), equals
         ``spectral_radius``. With ``n_feedback`` outputs fed
         back, feedback weights are drawn last, like the input weights, times
         ``feedback_scaling``.

@@ -19,8 +19,11 @@ use super::arnoldi::spectral_radius_arnoldi;
 use crate::{Float, Result, RnnError, par};
 
 /// Largest size solved densely: below it the dense solver takes a few milliseconds and the
-/// Arnoldi space would cover much of the matrix anyway.
-pub const DENSE_MAX: usize = 256;
+/// Arnoldi space would cover much of the matrix anyway. The crossing point, on two Zen 4
+/// cores (medians of 18 solves over six random reservoirs, density 0.1): 100 units dense 3.1
+/// ms against Arnoldi 4-5 ms, 150 units 7-9 against 7.1, 200 units 12-14 against 7-8, 256
+/// units 22-24 against 10-11; at densities 0.02 and 0.5 Arnoldi also won from 170 units.
+pub const DENSE_MAX: usize = 160;
 
 /// The largest eigenvalue modulus of the square matrix `w`, on at most `threads` threads of
 /// rnnfast's pool (faer's `Mat::eigenvalues` would use its own global parallelism instead, which
