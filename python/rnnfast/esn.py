@@ -48,7 +48,7 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         Ridge penalty on the readout coefficients (the intercept is not penalised). The
         ridge fit accumulates the normal equations, ``O(units²)`` memory whatever the number
         of steps; with ``alpha > 0`` and at most half as many fitted steps as units it solves
-        the equivalent dual (kernel) form instead, ``O(steps × units)``. For
+        the equivalent dual (kernel) form instead, ``O(steps * units)``. For
         ``readout="rls"``, the initial inverse correlation matrix is ``I / alpha``.
     washout : int, default=0
         Steps of each sequence started from the zero state that the readout ignores (and
