@@ -44,6 +44,17 @@ def ridge(states_list, targets_list, washout, alpha):
     return sol[:-1].T, sol[-1]
 
 
+def ridge_lstsq(features, targets, alpha):
+    """Ridge with an unpenalised intercept by least squares on the centred rows stacked on
+    ``sqrt(alpha) I``: no normal equations, so it stays accurate when they are ill-conditioned."""
+    x_mean, y_mean = features.mean(axis=0), targets.mean(axis=0)
+    n = features.shape[1]
+    design = np.vstack([features - x_mean, np.sqrt(alpha) * np.eye(n)])
+    rhs = np.vstack([targets - y_mean, np.zeros((n, targets.shape[1]))])
+    coef = np.linalg.lstsq(design, rhs, rcond=None)[0]
+    return coef.T, y_mean - x_mean @ coef
+
+
 def feedback_predict(est, u, x0, y0):
     """Closed loop on the output: ``u'[t] = [u[t], y[t-1]]``, ``y[t] = coef x[t] + b``."""
     w_in = np.hstack([est.input_weights_, est.feedback_weights_]).astype(np.float64)

@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import rnnfast
-from esn_reference import dense_reservoir, ridge, states
+from esn_reference import dense_reservoir, ridge, ridge_lstsq, states
 from rnnfast import ESNClassifier, ESNRegressor, Reservoir
 from rnnfast.datasets import lorenz, mackey_glass, narma
 from rnnfast.exceptions import NonFiniteError, ParameterError, ShapeError
@@ -339,8 +339,33 @@ def test_classifier_pools_like_numpy(pooling):
     )
     want = features @ clf.coef_.T + clf.intercept_
     np.testing.assert_allclose(clf.decision_function(seqs), want[:, 1] - want[:, 0], atol=1e-9)
+    # Four sequences on 25 units: the readout comes from the dual form of the ridge problem.
+    coef, intercept = ridge_lstsq(features, np.eye(2)[labels], clf.alpha)
+    np.testing.assert_allclose(clf.coef_, coef, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(clf.intercept_, intercept, rtol=1e-6, atol=1e-9)
     with pytest.raises(ValueError, match="no state to pool"):
         ESNClassifier(10, pooling="mean", washout=7).fit(seqs, labels)
+
+
+def test_native_ridge_on_rows_matches_least_squares_and_rejects_bad_input():
+    # The classifier's readout solve: the normal equations for many rows, the dual form for few.
+    rng = np.random.default_rng(9)
+    for rows, n in [(300, 20), (20, 300)]:
+        x = rng.normal(size=(rows, n))
+        y = np.stack([x[:, 0] - 2 * x[:, 1] + 0.5, np.sin(x[:, 2])], axis=1)
+        coef, intercept = rnnfast._rnnfast.esn_ridge(x, y, 1e-3)
+        want, want_intercept = ridge_lstsq(x, y, 1e-3)
+        np.testing.assert_allclose(coef, want, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(intercept, want_intercept, rtol=1e-8, atol=1e-10)
+    ok = np.zeros((4, 3)), np.zeros((4, 1))
+    with pytest.raises(ShapeError, match="at least one row"):
+        rnnfast._rnnfast.esn_ridge(np.zeros((0, 3)), np.zeros((0, 1)))
+    with pytest.raises(ShapeError, match="targets"):
+        rnnfast._rnnfast.esn_ridge(ok[0], np.zeros((5, 1)))
+    with pytest.raises(NonFiniteError, match="features"):
+        rnnfast._rnnfast.esn_ridge(np.full((4, 3), np.nan), ok[1])
+    with pytest.raises(ParameterError, match="alpha"):
+        rnnfast._rnnfast.esn_ridge(*ok, -1.0)
 
 
 def test_classifier_per_step_labels_and_errors():

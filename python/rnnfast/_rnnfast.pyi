@@ -161,6 +161,12 @@ def esn_pool(
     washout: int = 0,
     threads: int | None = None,
 ) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.floating[Any]]]: ...
+def esn_ridge(
+    features: npt.NDArray[np.float64],
+    targets: npt.NDArray[np.float64],
+    alpha: float = 1e-6,
+    threads: int | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def esn_fit_ridge(
     reservoir: Reservoir,
     x: npt.NDArray[np.floating[Any]],

@@ -123,13 +123,17 @@ bias_scaling, activation, weight_distribution, dtype, random_state, n_jobs
         check_classification_targets(labels)
         self.classes_, codes = np.unique(labels[keep], return_inverse=True)
         one_hot = np.eye(len(self.classes_))[codes]
-        design = np.hstack([features[keep], np.ones((int(keep.sum()), 1))])
-        penalty = alpha * np.eye(design.shape[1])
-        penalty[-1, -1] = 0.0
-        solution = np.linalg.lstsq(design.T @ design + penalty, design.T @ one_hot, rcond=None)[0]
+        # The native ridge solve of the regressor's readout: the dual form when there are far
+        # fewer sequences than units.
+        coef, intercept = _rnnfast.esn_ridge(
+            np.ascontiguousarray(features[keep], dtype=np.float64),
+            one_hot,
+            alpha,
+            threads=self._threads(),
+        )
         dtype = self._dtype()
-        self.coef_ = np.ascontiguousarray(solution[:-1].T, dtype=dtype)
-        self.intercept_ = solution[-1].astype(dtype)
+        self.coef_ = np.ascontiguousarray(coef, dtype=dtype)
+        self.intercept_ = intercept.astype(dtype)
         return self
 
     def _features(self, batch: Batch, *, fitting: bool) -> tuple[Array, Array]:

@@ -279,6 +279,36 @@ fn pool_typed<'py, T: Float + Element>(
     )
 }
 
+/// Ridge regression on feature rows (float64 `(rows, features)`, targets `(rows, outputs)`)
+/// with an unpenalised intercept; returns `(coef, intercept)`, float64 `(outputs, features)`
+/// and `(outputs,)`.
+#[pyfunction]
+#[pyo3(signature = (features, targets, alpha=1e-6, threads=None))]
+pub fn esn_ridge<'py>(
+    py: Python<'py>,
+    features: &Bound<'py, PyAny>,
+    targets: &Bound<'py, PyAny>,
+    alpha: f64,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let x = Checked::<f64>::new("features", features, &[None, None])?;
+    let (rows, n) = (x.shape()[0], x.shape()[1]);
+    let y = Checked::<f64>::new("targets", targets, &[Some(rows), None])?;
+    let outputs = y.shape()[1];
+    let (x, y) = (x.as_slice()?, y.as_slice()?);
+    let threads = threads.unwrap_or_else(par::num_threads);
+    let (coef, intercept) = py
+        .detach(|| esn::ridge_on_rows(x, y, n, outputs, alpha, threads))
+        .map_err(CoreError)?;
+    PyTuple::new(
+        py,
+        [
+            array(py, coef, &[outputs, n])?,
+            array(py, intercept, &[outputs])?,
+        ],
+    )
+}
+
 /// Fits a ridge readout; returns `(coef, intercept, last, n_samples)`, `coef` float64
 /// `(outputs, units)`, `intercept` float64 `(outputs,)`, `last` `(batch, units)`.
 #[pyfunction]

@@ -30,7 +30,7 @@ mod _rnnfast {
 
     #[pymodule_export]
     use esn::{
-        esn_closed_loop, esn_fit_online, esn_fit_ridge, esn_forecast, esn_pool, esn_run,
+        esn_closed_loop, esn_fit_online, esn_fit_ridge, esn_forecast, esn_pool, esn_ridge, esn_run,
         esn_spectral_radius,
     };
 

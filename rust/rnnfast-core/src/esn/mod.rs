@@ -33,7 +33,7 @@ pub use nvar::{Nvar, NvarFit};
 pub use online::{OnlineRule, OnlineState, fit_online};
 pub use pool::{Pooled, pool_states};
 pub use reservoir::{Readout, Reservoir, RunOutput};
-pub use ridge::{RidgeFit, fit_ridge};
+pub use ridge::{RidgeFit, fit_ridge, ridge_on_rows};
 pub use sparse::Csr;
 pub use spectral::spectral_radius;
 

@@ -19,8 +19,9 @@ use super::Reservoir;
 use super::dual::{dual_pays, solve_dual};
 use super::gram::{CHUNK_ROWS, Chunk, GRAM_BUDGET, Sums, check_alpha, solve_ridge};
 use super::reservoir::{StateSink, check_targets};
+use crate::float::check_finite;
 use crate::network::Sequences;
-use crate::{Float, Result, RnnError};
+use crate::{Float, Result, RnnError, par};
 
 /// Groups of a batch fitted side by side, each folding its own Gram matrix. Fewer than the
 /// runs' `MAX_GROUPS`: a Gram matrix per group costs its memory, its page faults and a final
@@ -276,4 +277,65 @@ pub fn fit_ridge<T: Float>(
         last,
         n_samples: fit.n_samples,
     })
+}
+
+/// Ridge regression of `targets` (`rows × outputs`, row-major) on the rows of `features`
+/// (`rows × n`) with an unpenalised intercept and penalty `alpha` on the coefficients, on at
+/// most `threads` threads: the readout of features computed elsewhere (the classifier's
+/// pooled states), solved as [`fit_ridge`] solves a reservoir's (the normal equations, or the
+/// dual form for far fewer rows than features). Returns `coef` (`outputs × n`, row-major) and
+/// `intercept` (`outputs`).
+///
+/// ```
+/// // y = 2 a - b + 1 on four rows of two features.
+/// let features = [0.0, 1.0, 1.0, 0.0, 2.0, 1.0, 3.0, 3.0];
+/// let targets = [0.0, 3.0, 4.0, 4.0];
+/// let (coef, intercept) = rnnfast_core::esn::ridge_on_rows(&features, &targets, 2, 1, 0.0, 1).unwrap();
+/// assert!((coef[0] - 2.0).abs() < 1e-9 && (coef[1] + 1.0).abs() < 1e-9);
+/// assert!((intercept[0] - 1.0).abs() < 1e-9);
+/// ```
+pub fn ridge_on_rows(
+    features: &[f64],
+    targets: &[f64],
+    n: usize,
+    outputs: usize,
+    alpha: f64,
+    threads: usize,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    check_alpha(alpha)?;
+    if n == 0 || outputs == 0 || features.is_empty() {
+        return Err(RnnError::shape(
+            "features",
+            "at least one row, one feature and one output",
+            format!(
+                "{} values of {n} features, {outputs} outputs",
+                features.len()
+            ),
+        ));
+    }
+    let rows = features.len() / n;
+    crate::error::expect_len("features (rows × features)", rows * n, features.len())?;
+    crate::error::expect_len("targets (rows × outputs)", rows * outputs, targets.len())?;
+    check_finite("features", features)?;
+    check_finite("targets", targets)?;
+    let width = n + 1;
+    let mut chunks = vec![Chunk::new(width, outputs)];
+    for (row, target) in features.chunks_exact(n).zip(targets.chunks_exact(outputs)) {
+        let chunk = chunks.last_mut().expect("one chunk at least");
+        if chunk.push(row, target) {
+            chunks.push(Chunk::new(width, outputs));
+        }
+    }
+    let none = || RnnError::shape("features", "at least one row", "none");
+    let fit = if dual_pays(rows, n, alpha) {
+        solve_dual(chunks, width, outputs, alpha, threads, none)?
+    } else {
+        let sums = par::install(threads, || {
+            let mut sums = Sums::new(width, outputs).parallel(threads > 1);
+            chunks.iter().for_each(|chunk| sums.fold(chunk));
+            sums
+        })?;
+        solve_ridge([sums], width, outputs, alpha, none)?
+    };
+    Ok((fit.coef, fit.intercept))
 }
