@@ -8,9 +8,11 @@
 //! `w = Xcᵀ (Xc Xcᵀ + α I)⁻¹ Yc`, `b = ȳ - x̄ᵀ w`,
 //!
 //! an `s × s` system: O(s²·n) and `8·s·n` bytes for the rows, which are kept instead of folded.
-//! The two forms give the same coefficients up to rounding; the dual is used from
-//! [`DUAL_MAX_ROW_SHARE`] and only for `α > 0` (with `α = 0` and singular systems the two
-//! minimum-norm solutions differ in how they weigh the intercept).
+//! The two forms give the same coefficients up to rounding, the dual's the smaller: with fewer
+//! rows than features, `n - s` eigenvalues of the primal matrix are `α` alone, so its condition
+//! number is about `λ_max / α`, while `Xc Xcᵀ + α I` keeps only the rows' own spread. The dual
+//! is used up to [`DUAL_MAX_ROW_SHARE`] rows per feature and only for `α > 0` (with `α = 0` and
+//! singular systems the two minimum-norm solutions differ in how they weigh the intercept).
 
 use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::Solve;
