@@ -192,4 +192,52 @@ impl<'a, T: Copy> SharedOut<'a, T> {
         // SAFETY: in bounds (checked above); exclusive by the caller's contract.
         unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.add(offset), src.len()) }
     }
+
+    /// [`SharedOut::write`] with non-temporal stores for the 16-byte-aligned part: the data
+    /// goes to memory without evicting the weights from the caches. The writing thread must
+    /// call [`stream_fence`] before anyone reads what it wrote.
+    ///
+    /// # Safety
+    /// As [`SharedOut::write`].
+    pub(crate) unsafe fn write_streaming(&self, offset: usize, src: &[T]) {
+        assert!(offset + src.len() <= self.len, "output write out of bounds");
+        let size = std::mem::size_of::<T>();
+        // SAFETY: in bounds (checked above); exclusive by the caller's contract.
+        let dst = unsafe { self.ptr.add(offset) };
+        #[cfg(target_arch = "x86_64")]
+        if size > 0 && 16 % size == 0 {
+            use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
+            let lanes = 16 / size;
+            let head = ((16 - dst as usize % 16) % 16 / size).min(src.len());
+            let body = (src.len() - head) / lanes * lanes;
+            // SAFETY: all within `src` and the checked destination range; the body's
+            // destination is 16-byte aligned; SSE2 is part of x86-64.
+            unsafe {
+                std::ptr::copy_nonoverlapping(src.as_ptr(), dst, head);
+                for k in (head..head + body).step_by(lanes) {
+                    let v = _mm_loadu_si128(src.as_ptr().add(k).cast::<__m128i>());
+                    _mm_stream_si128(dst.add(k).cast::<__m128i>(), v);
+                }
+                let done = head + body;
+                std::ptr::copy_nonoverlapping(
+                    src.as_ptr().add(done),
+                    dst.add(done),
+                    src.len() - done,
+                );
+            }
+            return;
+        }
+        // SAFETY: as in `write`.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) }
+    }
+}
+
+/// Orders the calling thread's non-temporal stores ([`SharedOut::write_streaming`]) before its
+/// later stores, so that a thread synchronising with it afterwards sees them.
+pub(crate) fn stream_fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of x86-64.
+    unsafe {
+        std::arch::x86_64::_mm_sfence()
+    };
 }
