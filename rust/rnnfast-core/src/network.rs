@@ -416,12 +416,12 @@ struct LayerRun<'a, T> {
 /// hidden units across the threads instead (see [`split`]): each thread then keeps half of the
 /// recurrent weights in its own cache, which measured 5-15% faster than two slices of 8 or 16
 /// sequences each streaming all the weights (LSTM, 256 hidden, 2 threads).
+const MIN_SLICE_ROWS: usize = 32;
+
 /// Smallest layer output written with non-temporal stores: above twice the L2 cache, the
 /// output would otherwise pass through the caches and evict the packed weights for nothing
 /// (the next layer or the caller reads it long after).
 const STREAM_MIN_BYTES: usize = 2 << 20;
-
-const MIN_SLICE_ROWS: usize = 32;
 
 /// One recurrence to run: a direction over a subset of the batch (sorted, longest first).
 struct Task {
