@@ -18,6 +18,7 @@
 
 mod arnoldi;
 mod dual;
+mod eigenvalues;
 mod gram;
 pub mod nvar;
 pub mod online;

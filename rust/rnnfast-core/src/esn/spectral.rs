@@ -1,11 +1,12 @@
 //! The spectral radius of a reservoir: the largest eigenvalue modulus, complex pairs included.
 //!
 //! Power iteration converges to the modulus only when one real eigenvalue dominates; random
-//! reservoirs usually lead with a complex pair. Small matrices get the full spectrum from faer's
-//! dense (Hessenberg QR) eigensolver in `f64`, exact to rounding but O(n³) (about 0.3 s at a
-//! thousand units); above [`DENSE_MAX`] units a thick-restart Arnoldi iteration
-//! ([`super::arnoldi`]) converges the outermost eigenvalues (residual 1e-10), falling back to the dense
-//! solver if it does not converge. ARPACK's `eigs(k=1)` is not a substitute: on random
+//! reservoirs usually lead with a complex pair. Small matrices get the full spectrum in `f64`
+//! from a dense Hessenberg QR solver, exact to rounding but O(n³): up to [`DENSE_MAX`] units the
+//! unblocked one of [`super::eigenvalues`], otherwise faer's multishift one (about 0.3 s at a
+//! thousand units). Above [`DENSE_MAX`] units a thick-restart Arnoldi iteration
+//! ([`super::arnoldi`]) converges the outermost eigenvalues (residual 1e-10), falling back to the
+//! dense solver if it does not converge. ARPACK's `eigs(k=1)` is not a substitute: on random
 //! reservoirs, whose eigenvalues crowd the edge of a disk, it was measured 0.8% off at 1000
 //! units.
 
@@ -16,13 +17,15 @@ use faer::linalg::evd::{self, ComputeEigenvectors};
 
 use super::Csr;
 use super::arnoldi::spectral_radius_arnoldi;
+use super::eigenvalues::largest_modulus;
 use crate::{Float, Result, RnnError, par};
 
 /// Largest size solved densely: below it the dense solver takes a few milliseconds and the
-/// Arnoldi space would cover much of the matrix anyway. The crossing point, on two Zen 4
-/// cores (medians of 18 solves over six random reservoirs, density 0.1): 100 units dense 3.1
-/// ms against Arnoldi 4-5 ms, 150 units 7-9 against 7.1, 200 units 12-14 against 7-8, 256
-/// units 22-24 against 10-11; at densities 0.02 and 0.5 Arnoldi also won from 170 units.
+/// Arnoldi space would cover much of the matrix anyway. The crossing point, on one Zen 4 core
+/// (best of 18 solves over six random reservoirs, density 0.1, with the unblocked dense solver
+/// of `eigenvalues`): 100 units dense 1.2 ms against Arnoldi 2.8 ms, 150 units 3.4 against 4.0,
+/// 200 units 7.5 against 5.1, 256 units 25 against 8.8; at densities 0.02 and 0.5 the same
+/// (200 units 6.8 against 4.3 and 7.5 against 7.2).
 pub const DENSE_MAX: usize = 160;
 
 /// The largest eigenvalue modulus of the square matrix `w`, on at most `threads` threads of
@@ -40,23 +43,26 @@ pub fn spectral_radius<T: Float>(w: &Csr<T>, threads: usize) -> Result<f64> {
     if n == 0 {
         return Ok(0.0);
     }
-    if n > DENSE_MAX
-        && let Ok(radius) = spectral_radius_arnoldi(&w.to_f64(), threads)
-    {
+    if n > DENSE_MAX {
+        if let Ok(radius) = spectral_radius_arnoldi(&w.to_f64(), threads) {
+            return Ok(radius);
+        }
+    } else if let Some(radius) = largest_modulus(&mut w.to_dense_f64(), n) {
         return Ok(radius);
     }
     dense_spectral_radius(w, threads)
 }
 
-/// The largest eigenvalue modulus from the full spectrum (square, non-empty `w`).
+/// The largest eigenvalue modulus from faer's full spectrum (square, non-empty `w`).
 pub(crate) fn dense_spectral_radius<T: Float>(w: &Csr<T>, threads: usize) -> Result<f64> {
     let n = w.rows();
     let dense = w.to_dense_f64();
     let m = Mat::<f64>::from_fn(n, n, |i, j| dense[i * n + j]);
     let (mut re, mut im) = (Diag::<f64>::zeros(n), Diag::<f64>::zeros(n));
-    // Up to DENSE_MAX units a second thread costs more than it saves (100 units: 1.9 against
-    // 1.7 ms), and so does handing the solve to a pool thread at all (2.3 against 1.8 ms): it
-    // runs on the calling thread. Larger matrices get here only when Arnoldi did not converge.
+    // Up to DENSE_MAX units (where this is only the fallback of the unblocked solver) a second
+    // thread costs more than it saves (100 units: 1.9 against 1.7 ms), and so does handing the
+    // solve to a pool thread at all (2.3 against 1.8 ms): it runs on the calling thread. Larger
+    // matrices get here when Arnoldi did not converge.
     let threads = if n > DENSE_MAX { threads } else { 1 };
     let solved = par::install(threads, || {
         let par = par::faer_par(threads);
@@ -134,6 +140,25 @@ mod tests {
             assert!(
                 (fast - dense).abs() <= 1e-9 * dense,
                 "n={n} density={density}: arnoldi {fast} dense {dense}"
+            );
+        }
+    }
+
+    #[test]
+    fn small_dense_solver_matches_faers() {
+        for (n, density, seed, normal) in [
+            (3, 1.0, 9, false),
+            (50, 0.3, 10, true),
+            (100, 0.1, 11, false),
+            (160, 0.02, 12, true),
+            (160, 0.5, 13, false),
+        ] {
+            let w = random_csr(n, density, seed, normal);
+            let faer = dense_spectral_radius(&w, 1).unwrap();
+            let ours = largest_modulus(&mut w.to_dense_f64(), n).unwrap();
+            assert!(
+                (ours - faer).abs() <= 1e-12 * faer,
+                "n={n} density={density}: {ours} against faer's {faer}"
             );
         }
     }
