@@ -15,6 +15,7 @@
 //! - `lockstep`: one sequential recurrence split across threads (the scheduler).
 
 mod aligned;
+pub mod cache;
 pub mod cells;
 pub mod error;
 pub mod esn;
