@@ -35,13 +35,16 @@ pub(crate) enum Recurrence<T: Float> {
     Dense(Vec<DenseLayer<T>>),
 }
 
-/// A layer's rows of `W` packed whole or, when that copy is larger than the L1 data cache, in
-/// two halves of rows multiplied in alternating order: the half one step multiplies last is
-/// still in L1 when the next step starts with it, where a single copy larger than L1 streams
-/// from L2 at every step. Each row's product is the same in either half, so the bits are too.
-/// One Zen 4 core (32 KiB of L1), product and leaky update per step, float32 at density 0.1:
-/// 100 units (a 45 KiB copy) 0.425 against 0.38 µs, 120 units 0.73 against 0.61, 128 units
-/// 0.74 against 0.59; 90 units (36 KiB) 0.30 whole against 0.36 in halves.
+/// A layer's rows of `W` packed whole or, when that copy is somewhat larger than the L1 data
+/// cache, in two halves of rows multiplied in alternating order: the half one step multiplies
+/// last is still in L1 when the next step starts with it, where a single copy larger than L1
+/// streams from L2 at every step. Each row's product is the same in either half, so the bits are
+/// too. One Zen 4 core (32 KiB of L1), product and leaky update per step at density 0.1, whole
+/// against halves: float32 100 units (a 45 KiB copy) 0.425 against 0.38 µs, 120 units 0.73
+/// against 0.61, 128 units 0.74 against 0.59, 144 units (83 KiB) 0.96 against 0.87; float64 72
+/// units (41 KiB) 0.53 against 0.43, 80 units 0.57 against 0.44. No gain either way at 36 KiB
+/// (float32 90 units: 0.30 whole, 0.36 in halves) nor from 83 KiB up, where even half a copy
+/// overflows L1 (float64 100 and 112 units, float32 160 units: within 2%).
 pub(crate) struct DenseLayer<T> {
     /// `(first row, packed rows)`, in row order.
     parts: Vec<(usize, PackedMatrix<T>)>,
@@ -54,8 +57,9 @@ impl<T: Float> DenseLayer<T> {
     fn new(w: &[T], rows: usize, cols: usize) -> Self {
         let panels = rows.div_ceil(T::LANES);
         let bytes = panels * T::LANES * cols * size_of::<T>();
-        // Halves pay once the copy is a quarter larger than L1 (see above: 36 KiB did not).
-        let parts = if panels >= 2 && 4 * bytes > 5 * l1_data_bytes() {
+        // Halves pay from a quarter larger than L1 to about two and a half times its size.
+        let l1 = l1_data_bytes();
+        let parts = if panels >= 2 && 4 * bytes > 5 * l1 && 2 * bytes <= 5 * l1 {
             let split = panels.div_ceil(2) * T::LANES;
             let (top, bottom) = w.split_at(split * cols);
             vec![
