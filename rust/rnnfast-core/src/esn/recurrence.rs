@@ -5,8 +5,8 @@
 //! state it picks) and runs at about one non-zero per cycle; AVX-512 gathers, row by row or over
 //! SELL-16 slices, were measured no faster. A dense matrix-vector product reads whole registers
 //! of weights instead: once the packed copy fits in the L2 cache, it costs less than the sparse
-//! one even though it multiplies the zeros too (100 units at density 0.1: 0.13 instead of 0.4
-//! µs a step). A block of sequences keeps the sparse product, which already fills a register per
+//! one even though it multiplies the zeros too, in `f32` (100 units at density 0.1: 0.40 instead
+//! of 0.48 µs a step on Zen 4), though in `f64` only from about twice that density. A block of sequences keeps the sparse product, which already fills a register per
 //! non-zero with one value for each of 16 sequences.
 
 use super::Csr;
@@ -20,9 +20,14 @@ use std::ops::Range;
 /// the state, the input projections and the readout.
 const DENSE_MAX_BYTES: usize = 512 << 10;
 
-/// The dense product is chosen when the matrix has at least one non-zero in this many entries:
-/// below, the sparse product's one non-zero per cycle beats reading every entry.
-const DENSE_MIN_FILL: usize = 12;
+/// The dense product is chosen when the matrix has at least one non-zero in this many bytes of
+/// entries (12 `f32` or 6 `f64` entries): below, the sparse product's one non-zero every cycle
+/// or two beats reading every entry, and a `f64` entry costs twice the bytes and half the lanes
+/// of a `f32` one. One Zen 4 core, product and leaky update per step, CSR against dense (halves
+/// where they apply): `f32` at density 0.1, 100 units 0.48 against 0.40 µs, 200 units 1.84
+/// against 1.61, 300 units 3.55 against 3.62; `f64` at density 0.1, 100 units 0.50 against
+/// 0.83, 200 units 1.70 against 3.11; `f64` at density 0.2, 100 units 1.02 against 0.99.
+const DENSE_MIN_FILL_BYTES: usize = 48;
 
 /// Steps a run needs before packing (O(units²)) pays for itself.
 const DENSE_MIN_STEPS: usize = 64;
@@ -112,7 +117,7 @@ impl<T: Float> Recurrence<T> {
         let n = w.rows();
         steps >= DENSE_MIN_STEPS
             && n * n * size_of::<T>() <= DENSE_MAX_BYTES
-            && n * n <= DENSE_MIN_FILL * w.nnz()
+            && n * n * size_of::<T>() <= DENSE_MIN_FILL_BYTES * w.nnz()
     }
 
     /// `out[:, :active] = W[rows, :] · x[:, :active]` for layer `layer` (`rows` its units), as
