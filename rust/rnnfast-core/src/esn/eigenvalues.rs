@@ -30,10 +30,18 @@ widest! {
 
 #[inline(always)]
 fn largest_modulus_portable((a, n): (&mut [f64], usize)) -> Option<f64> {
+    // Scaled by a power of two (exactly) so that the largest entry is near 1: the shifts square
+    // entries, which would overflow from about 1e154 and lose precision in subnormals.
+    let peak = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if peak == 0.0 {
+        return Some(0.0);
+    }
+    let scale = 2f64.powi(-peak.log2().round() as i32);
+    a.iter_mut().for_each(|v| *v *= scale);
     reduce_to_hessenberg(a, n);
     let mut largest = 0.0f64;
     hessenberg_eigenvalues(a, n, |re, im| largest = largest.max(re.hypot(im)))?;
-    Some(largest)
+    Some(largest / scale)
 }
 
 /// `a ← Qᵀ a Q` with `Q` a product of Householder reflections, leaving `a` upper Hessenberg
@@ -430,6 +438,22 @@ mod tests {
                 assert!(smallest_pivot(&a, n, re, im) < 1e-9 * norm * n as f64);
             }
         }
+    }
+
+    #[test]
+    fn scale_does_not_matter() {
+        let a = random_matrix(30, 0.5, 6);
+        let unit = largest_modulus(&mut a.clone(), 30).unwrap();
+        assert!(unit > 0.0);
+        for factor in [1e-300, 1e-150, 1e150, 1e300] {
+            let mut scaled: Vec<f64> = a.iter().map(|v| v * factor).collect();
+            let got = largest_modulus(&mut scaled, 30).unwrap();
+            assert!(
+                (got / factor - unit).abs() <= 1e-12 * unit,
+                "{factor}: {got}"
+            );
+        }
+        assert_eq!(largest_modulus(&mut [0.0; 9], 3), Some(0.0));
     }
 
     /// The smallest pivot magnitude of `A - (re + i·im) I` in a complex LU factorisation with
