@@ -3,7 +3,7 @@
 //! The leading eigenvalues of a random reservoir crowd the edge of a disk, so a method that
 //! converges one Ritz value (ARPACK's `eigs(k=1)`, power iteration) may settle on an eigenvalue
 //! near, but not at, the largest modulus. Here a Krylov space of [`krylov_dim`] vectors is
-//! built, the half of its Ritz vectors of largest modulus are kept at each restart (their real
+//! built, the quarter of its Ritz vectors of largest modulus are kept at each restart (their real
 //! span, an invariant subspace of the projected matrix, so the space stays a Krylov space), and
 //! the iteration stops only when the [`WANTED`] outermost Ritz pairs all have relative residuals
 //! below [`TOLERANCE`]; if that takes more than [`MAX_RESTARTS`] restarts, it starts again in a
@@ -38,8 +38,9 @@ const SPLIT_MIN_NONZEROS: usize = 4 * 1024;
 
 /// Dimension of the Krylov space before a restart for an `n × n` matrix. Each restart solves
 /// the projected eigenproblem with eigenvectors, O(dimension³): up to a couple of thousand units
-/// 48 vectors are the fastest (10 restarts at 300 units, 23 at 1000: 7 and 38 ms where 96 vectors
-/// took 10 and 50 ms). Larger reservoirs crowd more eigenvalues near the edge of the spectrum:
+/// 48 vectors are the fastest (measured keeping half of them: 10 restarts at 300 units, 23 at
+/// 1000: 7 and 38 ms where 96 vectors took 10 and 50 ms; keeping a quarter, 40 and 64 vectors
+/// were within noise of 48). Larger reservoirs crowd more eigenvalues near the edge of the spectrum:
 /// at 8000 and 12,000 units (eight and twelve connections per unit) 48 vectors had not converged
 /// after [`MAX_RESTARTS`] restarts, and the dense fallback took 40 s to 7 minutes, where 96
 /// vectors converged in 25 restarts, 1-2.4 s (three seeds each).
@@ -242,11 +243,20 @@ fn relative_residual(basis: &Basis<'_>, ritz: &Ritz, (re, im, col): (f64, f64, u
     r_re.norm_l2().hypot(r_im.norm_l2()) / (modulus * norm_y).max(f64::MIN_POSITIVE)
 }
 
-/// An orthonormal basis (`m × k`, `k ≤ m / 2 + 1`) of the real span of the `m / 2` outermost
-/// Ritz vectors of the `m`-dimensional space, a conjugate pair never split.
+/// Fraction of the Ritz vectors kept at a restart. Each restart solves the projected
+/// eigenproblem (most of the time at a few hundred units), so adding more new vectors per
+/// restart pays more than keeping more of the old ones. One thread, medians over seeds,
+/// keeping a half against a quarter (alternating runs): 300 units 11.2-12.9 against 9.5-10.1 ms,
+/// 1000 units 60-76 against 47-48 ms; 3000 and 8000 units at eight connections per unit 286
+/// and 1379 against 194 and 1007 ms. (A sixth: 9.2 ms at 300 units, 70 ms at 1000.)
+const KEEP_DIVISOR: usize = 4;
+
+/// An orthonormal basis (`m × k`, `k ≤ m / KEEP_DIVISOR + 1`) of the real span of the
+/// `m / KEEP_DIVISOR` outermost Ritz vectors of the `m`-dimensional space, a conjugate pair
+/// never split.
 fn kept_span(ritz: &Ritz) -> Mat<f64> {
     let m = ritz.vectors.nrows();
-    let keep = m / 2;
+    let keep = m / KEEP_DIVISOR;
     let mut cols: Vec<usize> = Vec::with_capacity(keep + 1);
     for &(_, im, col) in &ritz.values {
         if cols.len() >= keep {
