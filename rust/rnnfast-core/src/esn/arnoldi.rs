@@ -27,6 +27,7 @@ use faer::{Accum, Mat, MatRef, Par};
 use std::sync::Mutex;
 
 use super::Csr;
+use super::eigenvalues::outermost_eigenpairs;
 use crate::lockstep::{Lockstep, PARTS, SharedOut};
 use crate::rng::SplitMix64;
 use crate::{Result, RnnError, par};
@@ -174,7 +175,7 @@ impl Basis<'_> {
     }
 }
 
-/// The Ritz pairs of the projected matrix, outermost first.
+/// Ritz pairs of the projected matrix, outermost first.
 struct Ritz {
     /// `(re, im, column)`, one entry per conjugate pair: for a complex pair, columns `column`
     /// and `column + 1` of `vectors` hold the real and imaginary parts of the eigenvector of
@@ -183,7 +184,27 @@ struct Ritz {
     vectors: Mat<f64>,
 }
 
+/// The Ritz pairs of the projected matrix `h`: the outermost ones, enough to fill the kept span,
+/// from the unblocked solver of [`super::eigenvalues`]; faer's full eigendecomposition if that
+/// does not converge.
 fn ritz(h: MatRef<'_, f64>) -> Result<Ritz> {
+    let m = h.nrows();
+    let rows: Vec<f64> = (0..m * m).map(|e| h[(e / m, e % m)]).collect();
+    // The kept span's columns, a conjugate pair possibly straddling its end, and the wanted
+    // pairs' (at most two columns each).
+    let columns = (m / KEEP_DIVISOR + 1).max(2 * WANTED);
+    let Some(pairs) = outermost_eigenpairs(&rows, m, columns) else {
+        return full_ritz(h);
+    };
+    let vectors = Mat::from_fn(m, pairs.vectors.len(), |i, j| pairs.vectors[j][i]);
+    Ok(Ritz {
+        values: pairs.values,
+        vectors,
+    })
+}
+
+/// Every Ritz pair of `h`, from faer's eigendecomposition.
+fn full_ritz(h: MatRef<'_, f64>) -> Result<Ritz> {
     let m = h.nrows();
     let (mut re, mut im) = (Diag::<f64>::zeros(m), Diag::<f64>::zeros(m));
     let mut vectors = Mat::<f64>::zeros(m, m);
