@@ -119,48 +119,52 @@ mod tests {
         Csr::new(n, n, &indptr, &indices, &values).unwrap()
     }
 
-    #[test]
-    fn arnoldi_matches_the_dense_solver_on_random_reservoirs() {
-        // The dense solver is exact to rounding; the estimators promise 1e-6 relative.
-        for (n, density, seed, normal) in [
-            (300, 0.1, 1, true),
-            (500, 0.05, 2, false),
-            (1000, 0.1, 3, true),
-            (700, 0.02, 4, true),
-            (400, 0.5, 5, false),
-        ] {
+    /// Checks `solve` against faer's dense radius, to `tolerance` relative, on random reservoirs
+    /// `(units, density, seed, normal)`.
+    fn agrees_with_faer(
+        cases: &[(usize, f64, u64, bool)],
+        tolerance: f64,
+        solve: impl Fn(&Csr<f64>) -> f64,
+    ) {
+        for &(n, density, seed, normal) in cases {
             let w = random_csr(n, density, seed, normal);
-            let dense = dense_spectral_radius(&w, 1).unwrap();
-            let fast = spectral_radius_arnoldi(&w, 1).unwrap();
-            assert_eq!(
-                spectral_radius_arnoldi(&w, 2).unwrap(),
-                fast,
-                "n={n}: two threads"
-            );
+            let (got, want) = (solve(&w), dense_spectral_radius(&w, 1).unwrap());
             assert!(
-                (fast - dense).abs() <= 1e-9 * dense,
-                "n={n} density={density}: arnoldi {fast} dense {dense}"
+                (got - want).abs() <= tolerance * want,
+                "n={n} density={density}: {got} against faer's {want}"
             );
         }
     }
 
     #[test]
+    fn arnoldi_matches_the_dense_solver_on_random_reservoirs() {
+        // The dense solver is exact to rounding; the estimators promise 1e-6 relative.
+        let cases = [
+            (300, 0.1, 1, true),
+            (500, 0.05, 2, false),
+            (1000, 0.1, 3, true),
+            (700, 0.02, 4, true),
+            (400, 0.5, 5, false),
+        ];
+        agrees_with_faer(&cases, 1e-9, |w| {
+            let fast = spectral_radius_arnoldi(w, 1).unwrap();
+            assert_eq!(spectral_radius_arnoldi(w, 2).unwrap(), fast, "two threads");
+            fast
+        });
+    }
+
+    #[test]
     fn small_dense_solver_matches_faers() {
-        for (n, density, seed, normal) in [
+        let cases = [
             (3, 1.0, 9, false),
             (50, 0.3, 10, true),
             (100, 0.1, 11, false),
             (160, 0.02, 12, true),
             (160, 0.5, 13, false),
-        ] {
-            let w = random_csr(n, density, seed, normal);
-            let faer = dense_spectral_radius(&w, 1).unwrap();
-            let ours = largest_modulus(&mut w.to_dense_f64(), n).unwrap();
-            assert!(
-                (ours - faer).abs() <= 1e-12 * faer,
-                "n={n} density={density}: {ours} against faer's {faer}"
-            );
-        }
+        ];
+        agrees_with_faer(&cases, 1e-12, |w| {
+            largest_modulus(&mut w.to_dense_f64(), w.rows()).unwrap()
+        });
     }
 
     #[test]
