@@ -11,6 +11,7 @@
 //! - [`hopfield`]: associative memories (classical and modern Hopfield networks, BAM);
 //! - [`train`]: backpropagation through time, losses and optimizers;
 //! - [`par`]: the bounded thread pool and the parallelism policy;
+//! - [`cache`]: the L1 data cache size, for layouts chosen by it;
 //! - `aligned`: buffers that start a cache line;
 //! - `lockstep`: one sequential recurrence split across threads (the scheduler).
 

@@ -6,8 +6,10 @@
 //! solves the readout.
 //!
 //! - [`sparse`]: the CSR matrix and its block product;
-//! - `recurrence`: the sparse product, or a dense packed one for one sequence of a small reservoir;
-//! - [`spectral`]: the spectral radius (dense eigensolver, or [`arnoldi`] for large reservoirs);
+//! - `recurrence`: the sparse product, or a dense packed one for one sequence of a small reservoir
+//!   (in two halves taken in alternating order when it is somewhat larger than L1);
+//! - [`spectral`]: the spectral radius (the dense eigensolver of `eigenvalues` for small
+//!   reservoirs, `arnoldi` for large ones, faer's dense solver as their fallback);
 //! - [`reservoir`]: the state update, the time loop over groups of sequences, closed-loop runs;
 //! - [`ridge`]: the ridge readout accumulated in `f64` while states are produced (through the
 //!   normal equations of `gram`, shared with NVAR, or for far fewer rows than units the dual

@@ -3,9 +3,9 @@
 //! Power iteration converges to the modulus only when one real eigenvalue dominates; random
 //! reservoirs usually lead with a complex pair. Small matrices get the full spectrum in `f64`
 //! from a dense Hessenberg QR solver, exact to rounding but O(n³): up to [`DENSE_MAX`] units the
-//! unblocked one of [`super::eigenvalues`], otherwise faer's multishift one (about 0.3 s at a
+//! unblocked one of `eigenvalues`, otherwise faer's multishift one (about 0.3 s at a
 //! thousand units). Above [`DENSE_MAX`] units a thick-restart Arnoldi iteration
-//! ([`super::arnoldi`]) converges the outermost eigenvalues (residual 1e-10), falling back to the
+//! (`arnoldi`) converges the outermost eigenvalues (relative residual 1e-8), falling back to the
 //! dense solver if it does not converge. ARPACK's `eigs(k=1)` is not a substitute: on random
 //! reservoirs, whose eigenvalues crowd the edge of a disk, it was measured 0.8% off at 1000
 //! units.
