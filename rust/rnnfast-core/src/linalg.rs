@@ -118,6 +118,25 @@ pub fn add_column_sums<T: Float>(dst: &mut [T], src: &[T]) {
     matmul_tn(dst, src, &ones, (dst.len(), 1, rows), true, Par::Seq);
 }
 
+/// `a · b` with eight independent accumulators, so the compiler can keep them in SIMD lanes
+/// (a single running sum would force one addition after the other), summed pairwise.
+#[inline(always)]
+pub(crate) fn dot<T: Float>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::default(); 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: T = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .fold(T::default(), |s, (&x, &y)| s + x * y);
+    for (x, y) in a8.zip(b8) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,7 +94,7 @@ pub(crate) fn solve_dual(
         Ok::<_, RnnError>(w)
     })??;
     let coef = (0..outputs)
-        .flat_map(|k| weights.col(k).iter().copied().collect::<Vec<_>>())
+        .flat_map(|k| weights.col(k).iter().copied())
         .collect();
     let intercept = (0..outputs)
         .map(|k| y_mean[k] - (0..n).map(|j| x_mean[j] * weights[(j, k)]).sum::<f64>())

@@ -16,6 +16,7 @@
 //! time grows faster than faer's (256 units: 22-25 ms).
 
 use super::widest::widest;
+use crate::linalg::dot;
 
 /// Sweeps allowed per eigenvalue before giving up (LAPACK allows 30 as well).
 const MAX_SWEEPS: usize = 30;
@@ -88,6 +89,8 @@ fn eigenpairs_portable((a, n, columns): (&[f64], usize, usize)) -> Option<Eigenp
     })?;
     all.sort_by(|x, y| y.0.hypot(y.1).total_cmp(&x.0.hypot(x.1)));
     let norm = h.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    // A vector of the Hessenberg form's space in the original one.
+    let back = |z: &[f64]| -> Vec<f64> { q.chunks_exact(n).map(|row| dot(row, z)).collect() };
     let mut values = Vec::new();
     let mut vectors: Vec<Vec<f64>> = Vec::new();
     for (re, im) in all {
@@ -96,7 +99,6 @@ fn eigenpairs_portable((a, n, columns): (&[f64], usize, usize)) -> Option<Eigenp
         }
         values.push((re, im, vectors.len()));
         let (z_re, z_im) = inverse_iteration(&h, n, (re, im), norm);
-        let back = |z: &[f64]| -> Vec<f64> { q.chunks_exact(n).map(|row| dot(row, z)).collect() };
         vectors.push(back(&z_re));
         if im != 0.0 {
             vectors.push(back(&z_im));
@@ -180,6 +182,8 @@ fn reduce_to_hessenberg(a: &mut [f64], n: usize, mut q: Option<&mut [f64]>) {
     let mut w = vec![0.0; n];
     for k in 0..n.saturating_sub(2) {
         // The reflection mapping column k's rows k+1.. onto (beta, 0, ..., 0) (LAPACK dlarfg).
+        // Unlike `reflector`'s pre-scaled 3-vectors, these columns are unscaled (the
+        // eigenvectors' path does not scale the matrix): beta comes from `hypot`.
         let m = n - k - 1;
         let v = &mut v[..m];
         for (i, vi) in v.iter_mut().enumerate() {
@@ -227,26 +231,6 @@ fn reduce_to_hessenberg(a: &mut [f64], n: usize, mut q: Option<&mut [f64]>) {
     }
 }
 
-/// `Σ a[i]·b[i]` over eight partial sums (a single running sum would be one chain of dependent
-/// additions, and its fixed order keeps the compiler from using vector registers).
-#[inline(always)]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut sums = [0.0; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f64 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a8.zip(b8) {
-        for l in 0..8 {
-            sums[l] += x[l] * y[l];
-        }
-    }
-    sums.iter().sum::<f64>() + tail
-}
-
 /// Calls `each(re, im)` for every eigenvalue of the upper Hessenberg row-major `h` (overwritten),
 /// complex pairs once per member; `None` if a window needed more than [`MAX_SWEEPS`] sweeps.
 #[inline(always)]
@@ -257,7 +241,6 @@ fn hessenberg_eigenvalues(h: &mut [f64], n: usize, mut each: impl FnMut(f64, f64
     while hi > 0 {
         let last = hi - 1;
         let mut sweeps = 0;
-        // (Francis's shifts come from the trailing 2 × 2 block; `exceptional` replaces them.)
         loop {
             let lo = deflation_row(h, n, last);
             if lo == last {
@@ -434,7 +417,8 @@ fn apply_from_right<'a, const R: usize>(
 }
 
 /// The reflection `I - tau v vᵀ` (with `v[0] = 1` on return) that maps `v` onto
-/// `(beta, 0, ...)`; `None` when `v`'s tail is already zero.
+/// `(beta, 0, ...)`; `None` when `v`'s tail is already zero (LAPACK's `dlarfg`). For the
+/// sweeps' 3-vectors, already scaled to a unit sum: a plain square root, not `hypot`.
 #[inline(always)]
 fn reflector(v: &mut [f64]) -> Option<(f64, f64)> {
     let tail = v[1..].iter().map(|x| x * x).sum::<f64>();
@@ -487,17 +471,10 @@ fn apply_from_left(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::SplitMix64;
+    use crate::esn::sparse::random_csr;
 
     fn random_matrix(n: usize, density: f64, seed: u64) -> Vec<f64> {
-        let mut rng = SplitMix64::new(seed, 0);
-        (0..n * n)
-            .map(|_| {
-                let keep = (rng.symmetric_unit() + 1.0) / 2.0 < density;
-                let v = rng.symmetric_unit();
-                if keep { v } else { 0.0 }
-            })
-            .collect()
+        random_csr::<f64>(n, density, seed, false).to_dense_f64()
     }
 
     /// Every eigenvalue, from the solver under test.

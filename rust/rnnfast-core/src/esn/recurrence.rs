@@ -6,8 +6,9 @@
 //! SELL-16 slices, were measured no faster. A dense matrix-vector product reads whole registers
 //! of weights instead: once the packed copy fits in the L2 cache, it costs less than the sparse
 //! one even though it multiplies the zeros too, in `f32` (100 units at density 0.1: 0.40 instead
-//! of 0.48 µs a step on Zen 4), though in `f64` only from about twice that density. A block of sequences keeps the sparse product, which already fills a register per
-//! non-zero with one value for each of 16 sequences.
+//! of 0.48 µs a step on Zen 4), though in `f64` only from about twice that density. A block of
+//! sequences keeps the sparse product, which already fills a register per non-zero with one
+//! value for each of 16 sequences.
 
 use super::Csr;
 use crate::Float;
@@ -141,6 +142,7 @@ impl<T: Float> Recurrence<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::esn::sparse::random_csr;
     use crate::rng::SplitMix64;
 
     #[test]
@@ -150,18 +152,8 @@ mod tests {
         // half goes first (and be the CSR product up to rounding: their orders of additions
         // differ).
         let n = 128;
-        let mut rng = SplitMix64::new(3, 0);
-        let (mut indptr, mut indices, mut values) = (vec![0i64], vec![], vec![]);
-        for _ in 0..n {
-            for j in 0..n {
-                if rng.symmetric_unit() > 0.8 {
-                    indices.push(j as i64);
-                    values.push(rng.symmetric_unit() as f32);
-                }
-            }
-            indptr.push(indices.len() as i64);
-        }
-        let w = Csr::new(n, n, &indptr, &indices, &values).unwrap();
+        let w = random_csr::<f32>(n, 0.1, 3, false);
+        let mut rng = SplitMix64::new(3, 1);
         let Recurrence::Dense(layers) = Recurrence::choose(&w, 1, 1, DENSE_MIN_STEPS) else {
             panic!("128 units at density 0.1 take the dense product");
         };

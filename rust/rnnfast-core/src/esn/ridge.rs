@@ -319,20 +319,33 @@ pub fn ridge_on_rows(
     check_finite("features", features)?;
     check_finite("targets", targets)?;
     let width = n + 1;
-    let mut chunks = vec![Chunk::new(width, outputs)];
-    for (row, target) in features.chunks_exact(n).zip(targets.chunks_exact(outputs)) {
-        let chunk = chunks.last_mut().expect("one chunk at least");
-        if chunk.push(row, target) {
-            chunks.push(Chunk::new(width, outputs));
+    // The rows in chunks: all kept for the dual form, folded one chunk at a time otherwise.
+    let mut rows_in_chunks = features.chunks_exact(n).zip(targets.chunks_exact(outputs));
+    let mut fill = |chunk: &mut Chunk| {
+        chunk.rows = 0;
+        for (row, target) in rows_in_chunks.by_ref() {
+            if chunk.push(row, target) {
+                break;
+            }
         }
-    }
+        chunk.rows > 0
+    };
     let none = || RnnError::shape("features", "at least one row", "none");
     let fit = if dual_pays(rows, n, alpha) {
+        let mut chunks = Vec::new();
+        let mut chunk = Chunk::new(width, outputs);
+        while fill(&mut chunk) {
+            let spare = chunk.emptied();
+            chunks.push(std::mem::replace(&mut chunk, spare));
+        }
         solve_dual(chunks, width, outputs, alpha, threads, none)?
     } else {
         let sums = par::install(threads, || {
             let mut sums = Sums::new(width, outputs).parallel(threads > 1);
-            chunks.iter().for_each(|chunk| sums.fold(chunk));
+            let mut chunk = Chunk::new(width, outputs);
+            while fill(&mut chunk) {
+                sums.fold(&chunk);
+            }
             sums
         })?;
         solve_ridge([sums], width, outputs, alpha, none)?

@@ -11,8 +11,8 @@ const LANES: usize = 16;
 
 /// Columns summed in one pass over a row's non-zeros when the block has that many: each
 /// non-zero's index and value then serve two registers of sequences, which halves the
-/// instructions per multiply-add (300 units, density 0.1, 64 sequences: 25.6 → 19.5 µs a
-/// product). Four groups in one pass ran out of registers and slowed down 3x.
+/// instructions per multiply-add (300 units, density 0.1, 64 sequences: 32.6 → 25.3 µs a
+/// product on Zen 4, `benches/RESULTS.md`). Four groups in one pass ran out of registers and slowed down 3x.
 const PAIRED_LANES: usize = 2 * LANES;
 
 /// A square or rectangular CSR matrix, validated once and owned.
@@ -299,6 +299,30 @@ fn paired_lane_dots<T: Float>(idx: &[u32], val: &[T], x: &[T], stride: usize) ->
 #[inline(always)]
 fn reduce<T: Float>(acc: &[[T; LANES]; 4], tail: &[T; LANES]) -> [T; LANES] {
     std::array::from_fn(|l| (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]) + tail[l])
+}
+
+/// A random `n × n` CSR matrix for tests: each entry present with probability `density`,
+/// values uniform in [-1, 1] or (sum of three uniforms) roughly normal.
+#[cfg(test)]
+pub(crate) fn random_csr<T: Float>(n: usize, density: f64, seed: u64, normal: bool) -> Csr<T> {
+    let mut rng = crate::rng::SplitMix64::new(seed, 0);
+    let (mut indptr, mut indices, mut values) = (vec![0i64], vec![], vec![]);
+    for _ in 0..n {
+        for j in 0..n {
+            if (rng.symmetric_unit() + 1.0) / 2.0 < density {
+                indices.push(j as i64);
+                let v = rng.symmetric_unit();
+                let v = if normal {
+                    v + rng.symmetric_unit() + rng.symmetric_unit()
+                } else {
+                    v
+                };
+                values.push(T::from_f64(v));
+            }
+        }
+        indptr.push(indices.len() as i64);
+    }
+    Csr::new(n, n, &indptr, &indices, &values).unwrap()
 }
 
 #[cfg(test)]

@@ -95,29 +95,7 @@ pub(crate) fn dense_spectral_radius<T: Float>(w: &Csr<T>, threads: usize) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::SplitMix64;
-
-    /// A random `n × n` CSR matrix: each entry present with probability `density`, values
-    /// uniform in [-1, 1] or (sum of three uniforms) roughly normal.
-    fn random_csr(n: usize, density: f64, seed: u64, normal: bool) -> Csr<f64> {
-        let mut rng = SplitMix64::new(seed, 0);
-        let (mut indptr, mut indices, mut values) = (vec![0i64], vec![], vec![]);
-        for _ in 0..n {
-            for j in 0..n {
-                if (rng.symmetric_unit() + 1.0) / 2.0 < density {
-                    indices.push(j as i64);
-                    let v = rng.symmetric_unit();
-                    values.push(if normal {
-                        v + rng.symmetric_unit() + rng.symmetric_unit()
-                    } else {
-                        v
-                    });
-                }
-            }
-            indptr.push(indices.len() as i64);
-        }
-        Csr::new(n, n, &indptr, &indices, &values).unwrap()
-    }
+    use crate::esn::sparse::random_csr;
 
     /// Checks `solve` against faer's dense radius, to `tolerance` relative, on random reservoirs
     /// `(units, density, seed, normal)`.
@@ -127,7 +105,7 @@ mod tests {
         solve: impl Fn(&Csr<f64>) -> f64,
     ) {
         for &(n, density, seed, normal) in cases {
-            let w = random_csr(n, density, seed, normal);
+            let w = random_csr::<f64>(n, density, seed, normal);
             let (got, want) = (solve(&w), dense_spectral_radius(&w, 1).unwrap());
             assert!(
                 (got - want).abs() <= tolerance * want,
@@ -177,7 +155,7 @@ mod tests {
             (1000, 0.008, 7, 96),
             (900, 0.05, 8, 192),
         ] {
-            let w = random_csr(n, density, seed, true).to_f64();
+            let w = random_csr::<f64>(n, density, seed, true);
             let dense = dense_spectral_radius(&w, 1).unwrap();
             let got = arnoldi(&w, false, dim).unwrap();
             let two = crate::par::install(2, || arnoldi(&w, true, dim)).unwrap();

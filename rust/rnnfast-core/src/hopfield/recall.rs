@@ -19,11 +19,12 @@ use crate::linalg::matmul_nt;
 use crate::{Float, Result, RnnError};
 use faer::Par;
 
-use super::rules::{dot, transpose};
+use super::rules::transpose;
 use super::{
     PROBE_CHUNK, activate, check_bipolar, check_max_iter, expect_matrix, par_rows, rows_of,
     with_simd,
 };
+use crate::linalg::dot;
 use crate::rng::SplitMix64;
 
 /// The weights of a network of `n` units; both forms must be symmetric.

@@ -12,7 +12,7 @@
 //! computed by the Python layer through LAPACK; its recall uses [`super::Memory::LowRank`].
 
 use crate::float::check_finite;
-use crate::linalg::matmul_nt;
+use crate::linalg::{dot, matmul_nt};
 use crate::par::{self, PARALLEL_MIN_FLOPS};
 use crate::{Float, Result};
 
@@ -154,25 +154,6 @@ fn storkey_block<T: Float>(w: &mut [T], block: &[T], n: usize, par: faer::Par) {
     with_simd(|| w.iter_mut().for_each(|w| *w *= scale));
     matmul_nt(w, &u, &v, (n, n, 2 * k), true, par);
     zero_diagonal(w, n);
-}
-
-/// `a · b` with eight independent accumulators, so the compiler can keep them in SIMD lanes
-/// (a single running sum would force one addition after the other), summed pairwise.
-#[inline(always)]
-pub(crate) fn dot<T: Float>(a: &[T], b: &[T]) -> T {
-    let mut acc = [T::default(); 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: T = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .fold(T::default(), |s, (&x, &y)| s + x * y);
-    for (x, y) in a8.zip(b8) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 /// The transpose of the row-major `rows × cols` matrix `m`.
