@@ -4,16 +4,38 @@
 
 use std::arch::x86_64::*;
 
-use super::scalar::{EXP_HI, EXP_LO, EXP_POLY, LN2_HI, LN2_LO, LOG2E, TANH_POLY, TANH_SMALL};
+use super::scalar::{EXP_HI, EXP_LO, EXP_POLY, LN2_HI, LN2_LO, LOG2E};
 
 const LANES: usize = 8;
 
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn horner(coeffs: &[f32], x: __m256) -> __m256 {
-    coeffs.iter().fold(_mm256_setzero_ps(), |acc, &c| {
-        _mm256_fmadd_ps(acc, x, _mm256_set1_ps(c))
-    })
+    coeffs[1..]
+        .iter()
+        .fold(_mm256_set1_ps(coeffs[0]), |acc, &c| {
+            _mm256_fmadd_ps(acc, x, _mm256_set1_ps(c))
+        })
+}
+
+/// `(2^n, p)` with `exp(x) = 2^n · (1 + p)`, as `scalar::exp_reduced`; `x` must lie in
+/// `[EXP_LO, EXP_HI]` (or be NaN), which keeps `n` in [-126, 127].
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn exp_reduced(x: __m256) -> (__m256, __m256) {
+    let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
+        x,
+        _mm256_set1_ps(LOG2E),
+    ));
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
+    let p = _mm256_fmadd_ps(horner(&EXP_POLY, r), _mm256_mul_ps(r, r), r);
+    // 2^n built in the exponent field.
+    let pow2 = _mm256_slli_epi32::<23>(_mm256_add_epi32(
+        _mm256_cvtps_epi32(n),
+        _mm256_set1_epi32(127),
+    ));
+    (_mm256_castsi256_ps(pow2), p)
 }
 
 #[inline]
@@ -23,20 +45,8 @@ fn exp(x: __m256) -> __m256 {
         _mm256_set1_ps(EXP_LO),
         _mm256_min_ps(_mm256_set1_ps(EXP_HI), x),
     );
-    let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
-        x,
-        _mm256_set1_ps(LOG2E),
-    ));
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
-    let p = _mm256_fmadd_ps(horner(&EXP_POLY, r), _mm256_mul_ps(r, r), r);
-    let p = _mm256_add_ps(p, _mm256_set1_ps(1.0));
-    // 2^n built in the exponent field; the clamp keeps n in [-126, 127].
-    let pow2 = _mm256_slli_epi32::<23>(_mm256_add_epi32(
-        _mm256_cvtps_epi32(n),
-        _mm256_set1_epi32(127),
-    ));
-    _mm256_mul_ps(p, _mm256_castsi256_ps(pow2))
+    let (scale, p) = exp_reduced(x);
+    _mm256_mul_ps(_mm256_add_ps(p, _mm256_set1_ps(1.0)), scale)
 }
 
 #[inline]
@@ -55,17 +65,11 @@ fn tanh_v(x: __m256) -> __m256 {
     let sign_mask = _mm256_set1_ps(-0.0);
     let sign = _mm256_and_ps(x, sign_mask);
     let a = _mm256_andnot_ps(sign_mask, x);
+    let (scale, p) = exp_reduced(_mm256_min_ps(_mm256_set1_ps(EXP_HI), _mm256_add_ps(a, a)));
     let one = _mm256_set1_ps(1.0);
-    let two = _mm256_set1_ps(2.0);
-    let e = exp(_mm256_mul_ps(two, a));
-    let large = _mm256_or_ps(
-        _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(e, one))),
-        sign,
-    );
-    let x2 = _mm256_mul_ps(x, x);
-    let small = _mm256_fmadd_ps(_mm256_mul_ps(horner(&TANH_POLY, x2), x2), x, x);
-    let is_small = _mm256_cmp_ps::<_CMP_LT_OQ>(a, _mm256_set1_ps(TANH_SMALL));
-    _mm256_blendv_ps(large, small, is_small)
+    let m = _mm256_fmadd_ps(scale, p, _mm256_sub_ps(scale, one));
+    let t = _mm256_div_ps(m, _mm256_add_ps(m, _mm256_set1_ps(2.0)));
+    _mm256_or_ps(t, sign)
 }
 
 #[inline]

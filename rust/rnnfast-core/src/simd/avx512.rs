@@ -5,16 +5,33 @@
 
 use std::arch::x86_64::*;
 
-use super::scalar::{EXP_HI, EXP_LO, EXP_POLY, LN2_HI, LN2_LO, LOG2E, TANH_POLY, TANH_SMALL};
+use super::scalar::{EXP_HI, EXP_LO, EXP_POLY, LN2_HI, LN2_LO, LOG2E};
 
 const LANES: usize = 16;
 
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn horner(coeffs: &[f32], x: __m512) -> __m512 {
-    coeffs.iter().fold(_mm512_setzero_ps(), |acc, &c| {
-        _mm512_fmadd_ps(acc, x, _mm512_set1_ps(c))
-    })
+    coeffs[1..]
+        .iter()
+        .fold(_mm512_set1_ps(coeffs[0]), |acc, &c| {
+            _mm512_fmadd_ps(acc, x, _mm512_set1_ps(c))
+        })
+}
+
+/// `(n, p)` with `exp(x) = 2^n · (1 + p)`, as `scalar::exp_reduced`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn exp_reduced(x: __m512) -> (__m512, __m512) {
+    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+        _mm512_mul_ps(x, _mm512_set1_ps(LOG2E)),
+    );
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
+    (
+        n,
+        _mm512_fmadd_ps(horner(&EXP_POLY, r), _mm512_mul_ps(r, r), r),
+    )
 }
 
 #[inline]
@@ -24,12 +41,7 @@ fn exp(x: __m512) -> __m512 {
         _mm512_set1_ps(EXP_LO),
         _mm512_min_ps(_mm512_set1_ps(EXP_HI), x),
     );
-    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-        _mm512_mul_ps(x, _mm512_set1_ps(LOG2E)),
-    );
-    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
-    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
-    let p = _mm512_fmadd_ps(horner(&EXP_POLY, r), _mm512_mul_ps(r, r), r);
+    let (n, p) = exp_reduced(x);
     _mm512_scalef_ps(_mm512_add_ps(p, _mm512_set1_ps(1.0)), n)
 }
 
@@ -52,15 +64,12 @@ pub(crate) fn tanh_v(x: __m512) -> __m512 {
     let bits = _mm512_castps_si512(x);
     let sign = _mm512_and_si512(bits, sign_mask);
     let a = _mm512_castsi512_ps(_mm512_andnot_si512(sign_mask, bits));
+    let (n, p) = exp_reduced(_mm512_min_ps(_mm512_set1_ps(EXP_HI), _mm512_add_ps(a, a)));
     let one = _mm512_set1_ps(1.0);
-    let two = _mm512_set1_ps(2.0);
-    let e = exp(_mm512_mul_ps(two, a));
-    let large = _mm512_sub_ps(one, _mm512_div_ps(two, _mm512_add_ps(e, one)));
-    let large = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(large), sign));
-    let x2 = _mm512_mul_ps(x, x);
-    let small = _mm512_fmadd_ps(_mm512_mul_ps(horner(&TANH_POLY, x2), x2), x, x);
-    let is_small = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, _mm512_set1_ps(TANH_SMALL));
-    _mm512_mask_blend_ps(is_small, large, small)
+    let scale = _mm512_scalef_ps(one, n);
+    let m = _mm512_fmadd_ps(scale, p, _mm512_sub_ps(scale, one));
+    let t = _mm512_div_ps(m, _mm512_add_ps(m, _mm512_set1_ps(2.0)));
+    _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t), sign))
 }
 
 #[inline]
