@@ -12,14 +12,13 @@
 //! accumulates `h[i, p]·W[j, p]` for `p = 0, 1, ...` from zero, one fused multiply-add each (as
 //! [`crate::packed`] does); the epilogue makes the additions, activations (the same AVX-512
 //! functions) and products of [`super::CellKind::update`], none contracted. A row gets the same
-//! bits on either path, so the choice between them is a matter of speed alone: rows of two and
-//! more take this one, a single row the plain one (its wider single-row tile keeps more
-//! multiply-adds in flight than one block's gates would).
+//! bits on either path, so the choice between them is a matter of speed alone.
 //!
 //! The kernel exists for `f32` on AVX-512 (the engine's main case); `f64` and the other
-//! instruction sets keep the plain path. A layer that has it keeps a second packed copy of `W_hh`
-//! (the plain one still serves single rows). Measured on a Zen 4 host, where the epilogue's
-//! activations are arithmetic-bound either way: 2-4% off batches of 16 to 64 sequences.
+//! instruction sets keep the plain path. Where it exists it serves every batch size: measured on
+//! a Zen 4 host, it takes 2-4% off batches of 16 to 64 sequences (the epilogue's activations are
+//! arithmetic-bound either way) and 5-16% off a batch of one, whose product streams the weights
+//! from L2 on either path while the plain epilogue makes several passes over the gates.
 
 use super::CellKind;
 use crate::aligned::AlignedVec;

@@ -12,19 +12,22 @@
 
 use std::ops::Range;
 
-use super::{LayerRun, LayerWeights, PackedLayer, Task};
+use super::{LayerRun, LayerWeights, Task};
 use crate::Float;
 use crate::lockstep::{Lockstep, PARTS, SharedOut};
+use crate::packed::PackedMatrix;
 
 /// Fewest recurrent multiply-adds per part and step worth a split: below, the per-step hand-off
 /// between the threads (a fraction of a microsecond) costs more than the half step it saves.
 pub(super) const MIN_PART_WORK: usize = 16 * 1024;
 
-/// The weights of one part: the gate rows of `units`, packed, with their hidden bias.
+/// The weights of one part: the gate rows of `units`, packed (`W_ih` with `b_ih` as its bias,
+/// `W_hh` without), with their hidden bias.
 #[derive(Clone, Debug)]
 pub(super) struct SplitPart<T> {
     units: Range<usize>,
-    packed: PackedLayer<T>,
+    input: PackedMatrix<T>,
+    hidden: PackedMatrix<T>,
     b_hh: Vec<T>,
 }
 
@@ -62,8 +65,10 @@ pub(super) fn split_layer<T: Float>(
                     take(&w.b_hh, 1)
                 },
             };
+            let b_ih = (!part.b_ih.is_empty()).then_some(part.b_ih.as_slice());
             SplitPart {
-                packed: PackedLayer::new(&part, rows.len(), input, hidden),
+                input: PackedMatrix::new(&part.w_ih, rows.len(), input, b_ih),
+                hidden: PackedMatrix::new(&part.w_hh, rows.len(), hidden, None),
                 b_hh: part.b_hh,
                 units,
             }
@@ -148,7 +153,7 @@ impl<T: Float> LayerRun<'_, T> {
             let m = self.gather_inputs(task, first..last, x);
             // SAFETY: only part p's items touch its projections, one step after another.
             let xp = unsafe { shared.xp[p].read_mut(0, m * g) };
-            part.packed.input.product(xp, &x[..m * features], m);
+            part.input.product(xp, &x[..m * features], m);
         }
         let offset: usize = (first..s).map(|t| self.active(task, t)).sum();
         // SAFETY: as above.
@@ -156,9 +161,7 @@ impl<T: Float> LayerRun<'_, T> {
         // SAFETY: every item of step s - 1 is done (the scheduler's claim), and no item of step
         // s writes this buffer (they write the other parity).
         let h_prev = unsafe { shared.h[s % 2].read(0, rows * hidden) };
-        part.packed
-            .hidden
-            .product(&mut rec[..rows * g], h_prev, rows);
+        part.hidden.product(&mut rec[..rows * g], h_prev, rows);
         let (h_next, units) = (&shared.h[(s + 1) % 2], part.units.clone());
         crate::simd::with_simd(|| {
             for (i, &b) in task.rows[..rows].iter().enumerate() {
