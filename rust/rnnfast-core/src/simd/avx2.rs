@@ -18,16 +18,23 @@ fn horner(coeffs: &[f32], x: __m256) -> __m256 {
         })
 }
 
-/// `(2^n, p)` with `exp(x) = 2^n · (1 + p)`, as `scalar::exp_reduced`; `x` must lie in
-/// `[EXP_LO, EXP_HI]` (or be NaN), which keeps `n` in [-126, 127].
+/// `(2^n, p)` with `exp(±x) = 2^n · (1 + p)` (`-x` when `NEGATE`, the negation folded in as in
+/// [`super::avx512`]), as `scalar::exp_reduced`; `±x` must lie in `[EXP_LO, EXP_HI]` (or be
+/// NaN), which keeps `n` in [-126, 127].
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn exp_reduced(x: __m256) -> (__m256, __m256) {
+fn exp_reduced<const NEGATE: bool>(x: __m256) -> (__m256, __m256) {
+    let log2e = if NEGATE { -LOG2E } else { LOG2E };
     let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
         x,
-        _mm256_set1_ps(LOG2E),
+        _mm256_set1_ps(log2e),
     ));
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
+    let ln2_hi = _mm256_set1_ps(LN2_HI);
+    let r = if NEGATE {
+        _mm256_fnmsub_ps(n, ln2_hi, x)
+    } else {
+        _mm256_fnmadd_ps(n, ln2_hi, x)
+    };
     let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
     let p = _mm256_fmadd_ps(horner(&EXP_POLY, r), _mm256_mul_ps(r, r), r);
     // 2^n built in the exponent field.
@@ -40,23 +47,16 @@ fn exp_reduced(x: __m256) -> (__m256, __m256) {
 
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn exp(x: __m256) -> __m256 {
-    let x = _mm256_max_ps(
-        _mm256_set1_ps(EXP_LO),
-        _mm256_min_ps(_mm256_set1_ps(EXP_HI), x),
-    );
-    let (scale, p) = exp_reduced(x);
-    _mm256_mul_ps(_mm256_add_ps(p, _mm256_set1_ps(1.0)), scale)
-}
-
-#[inline]
-#[target_feature(enable = "avx2,fma")]
 fn sigmoid_v(x: __m256) -> __m256 {
+    // `-x` clamped to [EXP_LO, EXP_HI], as `scalar::exp_f32` clamps its argument.
+    let x = _mm256_max_ps(
+        _mm256_set1_ps(-EXP_HI),
+        _mm256_min_ps(_mm256_set1_ps(-EXP_LO), x),
+    );
+    let (scale, p) = exp_reduced::<true>(x);
     let one = _mm256_set1_ps(1.0);
-    _mm256_div_ps(
-        one,
-        _mm256_add_ps(one, exp(_mm256_sub_ps(_mm256_setzero_ps(), x))),
-    )
+    let e = _mm256_mul_ps(_mm256_add_ps(p, one), scale);
+    _mm256_div_ps(one, _mm256_add_ps(one, e))
 }
 
 #[inline]
@@ -65,7 +65,8 @@ fn tanh_v(x: __m256) -> __m256 {
     let sign_mask = _mm256_set1_ps(-0.0);
     let sign = _mm256_and_ps(x, sign_mask);
     let a = _mm256_andnot_ps(sign_mask, x);
-    let (scale, p) = exp_reduced(_mm256_min_ps(_mm256_set1_ps(EXP_HI), _mm256_add_ps(a, a)));
+    let (scale, p) =
+        exp_reduced::<false>(_mm256_min_ps(_mm256_set1_ps(EXP_HI), _mm256_add_ps(a, a)));
     let one = _mm256_set1_ps(1.0);
     let m = _mm256_fmadd_ps(scale, p, _mm256_sub_ps(scale, one));
     let t = _mm256_div_ps(m, _mm256_add_ps(m, _mm256_set1_ps(2.0)));

@@ -19,14 +19,24 @@ fn horner(coeffs: &[f32], x: __m512) -> __m512 {
         })
 }
 
-/// `(n, p)` with `exp(x) = 2^n · (1 + p)`, as `scalar::exp_reduced`.
+/// `(n, p)` with `exp(±x) = 2^n · (1 + p)` (`-x` when `NEGATE`), as `scalar::exp_reduced`.
+///
+/// The negation is folded into the reduction: `x·(-log2 e)` and `-(n·ln2_hi) - x` round exactly
+/// as `(-x)·log2 e` and `-(n·ln2_hi) + (-x)` do, so `exp(-x)` costs no extra instruction and
+/// keeps the bits of `exp(0 - x)`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn exp_reduced(x: __m512) -> (__m512, __m512) {
+fn exp_reduced<const NEGATE: bool>(x: __m512) -> (__m512, __m512) {
+    let log2e = if NEGATE { -LOG2E } else { LOG2E };
     let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-        _mm512_mul_ps(x, _mm512_set1_ps(LOG2E)),
+        _mm512_mul_ps(x, _mm512_set1_ps(log2e)),
     );
-    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
+    let ln2_hi = _mm512_set1_ps(LN2_HI);
+    let r = if NEGATE {
+        _mm512_fnmsub_ps(n, ln2_hi, x)
+    } else {
+        _mm512_fnmadd_ps(n, ln2_hi, x)
+    };
     let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
     (
         n,
@@ -34,26 +44,19 @@ fn exp_reduced(x: __m512) -> (__m512, __m512) {
     )
 }
 
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn exp(x: __m512) -> __m512 {
-    let x = _mm512_max_ps(
-        _mm512_set1_ps(EXP_LO),
-        _mm512_min_ps(_mm512_set1_ps(EXP_HI), x),
-    );
-    let (n, p) = exp_reduced(x);
-    _mm512_scalef_ps(_mm512_add_ps(p, _mm512_set1_ps(1.0)), n)
-}
-
 /// `sigmoid` of 16 lanes: what [`sigmoid`] computes for each element.
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(crate) fn sigmoid_v(x: __m512) -> __m512 {
+    // `-x` clamped to [EXP_LO, EXP_HI], as `scalar::exp_f32` clamps its argument.
+    let x = _mm512_max_ps(
+        _mm512_set1_ps(-EXP_HI),
+        _mm512_min_ps(_mm512_set1_ps(-EXP_LO), x),
+    );
+    let (n, p) = exp_reduced::<true>(x);
     let one = _mm512_set1_ps(1.0);
-    _mm512_div_ps(
-        one,
-        _mm512_add_ps(one, exp(_mm512_sub_ps(_mm512_setzero_ps(), x))),
-    )
+    let e = _mm512_scalef_ps(_mm512_add_ps(p, one), n);
+    _mm512_div_ps(one, _mm512_add_ps(one, e))
 }
 
 /// `tanh` of 16 lanes: what [`tanh`] computes for each element.
@@ -64,7 +67,7 @@ pub(crate) fn tanh_v(x: __m512) -> __m512 {
     let bits = _mm512_castps_si512(x);
     let sign = _mm512_and_si512(bits, sign_mask);
     let a = _mm512_castsi512_ps(_mm512_andnot_si512(sign_mask, bits));
-    let (n, p) = exp_reduced(_mm512_min_ps(_mm512_set1_ps(EXP_HI), _mm512_add_ps(a, a)));
+    let (n, p) = exp_reduced::<false>(_mm512_min_ps(_mm512_set1_ps(EXP_HI), _mm512_add_ps(a, a)));
     let one = _mm512_set1_ps(1.0);
     let scale = _mm512_scalef_ps(one, n);
     let m = _mm512_fmadd_ps(scale, p, _mm512_sub_ps(scale, one));
