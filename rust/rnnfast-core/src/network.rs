@@ -572,6 +572,9 @@ impl<T: Float> LayerRun<'_, T> {
         let (w, packed) = (&self.net.layers[index], &self.net.packed[index]);
         let n = task.rows.len();
         let (mut h, mut c) = self.initial_state(task);
+        // Each step reads `h` and writes `h_next`, then the two swap (no copy of the state).
+        let mut h_next = h.clone();
+        let mut running = n;
         let longest = active_steps(task, self.lengths);
         let chunk = chunk_steps(n, longest);
         let mut x = vec![T::default(); chunk * n * features];
@@ -594,11 +597,19 @@ impl<T: Float> LayerRun<'_, T> {
                 } else {
                     &mut c[..rows * hidden]
                 };
+                if rows < running {
+                    // Rows that just finished keep their last state in both buffers.
+                    let done_rows = rows * hidden..running * hidden;
+                    h_next[done_rows.clone()].copy_from_slice(&h[done_rows]);
+                    running = rows;
+                }
                 let state = RowsState {
-                    h: &mut h[..rows * hidden],
+                    h: &h[..rows * hidden],
+                    h_next: &mut h_next[..rows * hidden],
                     c: c_s,
                 };
                 recurrent_step(cfg.cell, packed, &w.b_hh, xp_s, &mut rec, state);
+                std::mem::swap(&mut h, &mut h_next);
                 for (i, &b) in task.rows[..rows].iter().enumerate() {
                     let h_i = &h[i * hidden..(i + 1) * hidden];
                     let at = self.time_row(task, b, s) * out_stride + out_offset;
@@ -640,16 +651,18 @@ const CHUNK_ROWS: usize = 64;
 /// Most steps per chunk (a batch of one projects 16 steps at a time).
 const MAX_CHUNK_STEPS: usize = 16;
 
-/// The recurrent state of `rows` sequences, `rows × hidden` each (`c` empty unless LSTM).
+/// The recurrent state of `rows` sequences across one step, `rows × hidden` each: `h` is read,
+/// `h_next` written, `c` (empty unless LSTM) updated in place.
 pub(crate) struct RowsState<'a, T> {
-    pub(crate) h: &'a mut [T],
+    pub(crate) h: &'a [T],
+    pub(crate) h_next: &'a mut [T],
     pub(crate) c: &'a mut [T],
 }
 
 /// One time step of one layer and direction for the rows of `state`, given their input
 /// projections `xp` (`rows × gates`): the fused step where the layer has one, else the recurrent
 /// product into `rec` (scratch, at least `rows × gates`) and the cell's epilogue row by row (the
-/// two give the same bits). Shared by the forward pass and the streaming sessions, which is what
+/// two give the same bits). The new `h` goes to `state.h_next`. Shared by the forward pass and the streaming sessions, which is what
 /// makes them agree bit for bit.
 pub(crate) fn recurrent_step<T: Float>(
     cell: CellKind,
@@ -661,10 +674,7 @@ pub(crate) fn recurrent_step<T: Float>(
 ) {
     let w_hh = match &layer.recurrent {
         Recurrent::Fused(blocks) => {
-            // The new state goes to scratch: the product still reads the old one.
-            let h_next = &mut rec[..state.h.len()];
-            blocks.step(xp, b_hh, state.h, state.c, h_next);
-            state.h.copy_from_slice(h_next);
+            blocks.step(xp, b_hh, state.h, state.c, state.h_next);
             return;
         }
         Recurrent::Plain(w_hh) => w_hh,
@@ -674,9 +684,11 @@ pub(crate) fn recurrent_step<T: Float>(
     let rows = state.h.len() / hidden.max(1);
     let rec = &mut rec[..rows * gates];
     w_hh.product(rec, state.h, rows);
+    // The epilogue updates the state in place (GRU's reads the old `h`).
+    state.h_next.copy_from_slice(state.h);
     crate::simd::with_simd(|| {
         for i in 0..rows {
-            let h_i = &mut state.h[i * hidden..(i + 1) * hidden];
+            let h_i = &mut state.h_next[i * hidden..(i + 1) * hidden];
             let c_i = if state.c.is_empty() {
                 &mut [][..]
             } else {

@@ -23,6 +23,8 @@ pub struct StreamState<T> {
     xp: Vec<T>,
     /// `batch × gates`: the recurrent product.
     rec: Vec<T>,
+    /// `batch × hidden`: the current layer's new `h`, before it replaces the old one.
+    h_next: Vec<T>,
 }
 
 impl<T: Float> StreamState<T> {
@@ -98,6 +100,7 @@ impl<T: Float> Network<T> {
             c,
             xp: scratch.clone(),
             rec: scratch,
+            h_next: vec![T::default(); batch * cfg.hidden_size],
         })
     }
 
@@ -126,8 +129,13 @@ impl<T: Float> Network<T> {
                 &mut state.c[layer * width..(layer + 1) * width]
             };
             let b_hh = &self.layers()[layer].b_hh;
-            let rows = RowsState { h, c };
+            let rows = RowsState {
+                h,
+                h_next: &mut state.h_next,
+                c,
+            };
             recurrent_step(cfg.cell, packed, b_hh, &state.xp, &mut state.rec, rows);
+            h.copy_from_slice(&state.h_next);
         }
         out.copy_from_slice(&state.h[(cfg.num_layers - 1) * width..]);
         Ok(())
