@@ -169,30 +169,24 @@ fn step_typed<'py, T: Float + Element>(
     let batch = state.batch();
     let x = as_array::<T>(py, "x", x)?;
     let unbatched = x.ndim() == 1;
-    let expected: &[Option<usize>] = if unbatched {
-        &[Some(cfg.input_size)]
-    } else {
-        &[Some(batch), Some(cfg.input_size)]
-    };
     if unbatched && batch != 1 {
         return Err(ShapeError::new_err(format!(
             "x: a session of batch_size {batch} needs shape ({batch}, {})",
             cfg.input_size
         )));
     }
-    let x = Checked::<T>::new("x", x.as_any(), expected)?;
-    let out_shape: Vec<usize> = if unbatched {
-        vec![cfg.hidden_size]
-    } else {
-        vec![batch, cfg.hidden_size]
-    };
+    // An unbatched step drops the leading batch dimension of `x` and of the output.
+    let skip = usize::from(unbatched);
+    let x_dims = [Some(batch), Some(cfg.input_size)];
+    let x = Checked::<T>::new("x", x.as_any(), &x_dims[skip..])?;
+    let out_shape = [batch, cfg.hidden_size];
     let target = match out {
         Some(buffer) => buffer.clone(),
-        None => PyArrayDyn::<T>::zeros(py, out_shape.as_slice(), false).into_any(),
+        None => PyArrayDyn::<T>::zeros(py, &out_shape[skip..], false).into_any(),
     };
     {
-        let dims: Vec<Option<usize>> = out_shape.iter().map(|&d| Some(d)).collect();
-        let mut borrowed = writable::<T>("out", &target, &dims)?;
+        let out_dims = out_shape.map(Some);
+        let mut borrowed = writable::<T>("out", &target, &out_dims[skip..])?;
         let slice = borrowed
             .as_slice_mut()
             .map_err(|e| pyo3::exceptions::PyTypeError::new_err(format!("out: {e}")))?;
