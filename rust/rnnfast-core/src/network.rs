@@ -9,8 +9,10 @@
 //! A layer runs in two phases. First, one matrix product per direction projects the inputs of all
 //! time steps at once (`x·W_ihᵀ + b_ih`). Then the recurrence walks the steps; at each step one
 //! product covers all gates of all still-running sequences, followed by the cell's fused epilogue.
-//! Both products use weights packed once when the network is built ([`PackedMatrix`]), whose
-//! accumulation order is fixed per element: a sequence's result has the same bits whatever else
+//! Both products use weights packed once when the network is built ([`PackedMatrix`]; for an
+//! LSTM or GRU in `f32` on AVX-512 the recurrent weights go block-major into [`GateBlocks`],
+//! whose step runs the cell equations in registers), with an accumulation order fixed per
+//! element: a sequence's result has the same bits whatever else
 //! is in the batch, however the work is split across threads, and when run step by step
 //! ([`crate::stream`]).
 //! Sequences are sorted by length (longest first) so the running ones are always a prefix: what
