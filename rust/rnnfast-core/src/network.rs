@@ -12,9 +12,8 @@
 //! Both products use weights packed once when the network is built ([`PackedMatrix`]; for an
 //! LSTM or GRU in `f32` on AVX-512 the recurrent weights go block-major into [`GateBlocks`],
 //! whose step runs the cell equations in registers), with an accumulation order fixed per
-//! element: a sequence's result has the same bits whatever else
-//! is in the batch, however the work is split across threads, and when run step by step
-//! ([`crate::stream`]).
+//! element: a sequence's result has the same bits whatever else is in the batch, however the
+//! work is split across threads, and when run step by step ([`crate::stream`]).
 //! Sequences are sorted by length (longest first) so the running ones are always a prefix: what
 //! PyTorch's packed sequences do, without asking the caller to sort. The backward direction starts
 //! each sequence at its own last step. Independent work (directions, slices of the batch) runs on
@@ -664,8 +663,8 @@ pub(crate) struct RowsState<'a, T> {
 /// One time step of one layer and direction for the rows of `state`, given their input
 /// projections `xp` (`rows × gates`): the fused step where the layer has one, else the recurrent
 /// product into `rec` (scratch, at least `rows × gates`) and the cell's epilogue row by row (the
-/// two give the same bits). The new `h` goes to `state.h_next`. Shared by the forward pass and the streaming sessions, which is what
-/// makes them agree bit for bit.
+/// two give the same bits). The new `h` goes to `state.h_next`. Shared by the forward pass and
+/// the streaming sessions, which is what makes them agree bit for bit.
 pub(crate) fn recurrent_step<T: Float>(
     cell: CellKind,
     layer: &PackedLayer<T>,
@@ -686,18 +685,20 @@ pub(crate) fn recurrent_step<T: Float>(
     let rows = state.h.len() / hidden.max(1);
     let rec = &mut rec[..rows * gates];
     w_hh.product(rec, state.h, rows);
-    // The epilogue updates the state in place (GRU's reads the old `h`).
-    state.h_next.copy_from_slice(state.h);
     crate::simd::with_simd(|| {
         for i in 0..rows {
-            let h_i = &mut state.h_next[i * hidden..(i + 1) * hidden];
+            let units = i * hidden..(i + 1) * hidden;
             let c_i = if state.c.is_empty() {
                 &mut [][..]
             } else {
-                &mut state.c[i * hidden..(i + 1) * hidden]
+                &mut state.c[units.clone()]
             };
-            let xp_i = &xp[i * gates..(i + 1) * gates];
-            cell.update(xp_i, &mut rec[i * gates..(i + 1) * gates], b_hh, h_i, c_i);
+            let (xp_i, rec_i) = (
+                &xp[i * gates..(i + 1) * gates],
+                &mut rec[i * gates..(i + 1) * gates],
+            );
+            let (h_i, next_i) = (&state.h[units.clone()], &mut state.h_next[units]);
+            cell.update_into(xp_i, rec_i, b_hh, h_i, next_i, c_i);
         }
     });
 }

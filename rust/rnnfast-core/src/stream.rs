@@ -23,7 +23,7 @@ pub struct StreamState<T> {
     xp: Vec<T>,
     /// `batch × gates`: the recurrent product.
     rec: Vec<T>,
-    /// `batch × hidden`: the current layer's new `h`, before it replaces the old one.
+    /// Same shape as `h`: the step's new state, which then swaps with `h`.
     h_next: Vec<T>,
 }
 
@@ -100,7 +100,7 @@ impl<T: Float> Network<T> {
             c,
             xp: scratch.clone(),
             rec: scratch,
-            h_next: vec![T::default(); batch * cfg.hidden_size],
+            h_next: vec![T::default(); cfg.state_len(batch)],
         })
     }
 
@@ -114,8 +114,10 @@ impl<T: Float> Network<T> {
         check_finite("input", x)?;
         let width = batch * cfg.hidden_size;
         for layer in 0..cfg.num_layers {
-            let (below, rest) = state.h.split_at_mut(layer * width);
-            let h = &mut rest[..width];
+            let units = layer * width..(layer + 1) * width;
+            // Layer `layer` reads its old state from `h` and writes the new one to `h_next`,
+            // where the layer above finds it as input.
+            let (below, rest) = state.h_next.split_at_mut(layer * width);
             let input = if layer == 0 {
                 x
             } else {
@@ -126,17 +128,17 @@ impl<T: Float> Network<T> {
             let c = if state.c.is_empty() {
                 &mut [][..]
             } else {
-                &mut state.c[layer * width..(layer + 1) * width]
+                &mut state.c[units.clone()]
             };
             let b_hh = &self.layers()[layer].b_hh;
             let rows = RowsState {
-                h,
-                h_next: &mut state.h_next,
+                h: &state.h[units],
+                h_next: &mut rest[..width],
                 c,
             };
             recurrent_step(cfg.cell, packed, b_hh, &state.xp, &mut state.rec, rows);
-            h.copy_from_slice(&state.h_next);
         }
+        std::mem::swap(&mut state.h, &mut state.h_next);
         out.copy_from_slice(&state.h[(cfg.num_layers - 1) * width..]);
         Ok(())
     }

@@ -73,6 +73,24 @@ impl CellKind {
         self == Self::Lstm
     }
 
+    /// [`CellKind::update`] from the state `h_prev` into `h` (same length, not overlapping):
+    /// only GRU's epilogue reads the old state, so only GRU copies it over first.
+    #[inline(always)]
+    pub fn update_into<T: Float>(
+        self,
+        xp: &[T],
+        rec: &mut [T],
+        b_hh: &[T],
+        h_prev: &[T],
+        h: &mut [T],
+        c: &mut [T],
+    ) {
+        if self == Self::Gru {
+            h.copy_from_slice(h_prev);
+        }
+        self.update(xp, rec, b_hh, h, c);
+    }
+
     /// One time step of one sequence, after the two products.
     ///
     /// - `xp`: `x·W_ihᵀ + b_ih` for this step (`gates·hidden`);

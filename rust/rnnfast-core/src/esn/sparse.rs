@@ -12,7 +12,8 @@ const LANES: usize = 16;
 /// Columns summed in one pass over a row's non-zeros when the block has that many: each
 /// non-zero's index and value then serve two registers of sequences, which halves the
 /// instructions per multiply-add (300 units, density 0.1, 64 sequences: 32.6 → 25.3 µs a
-/// product on Zen 4, `benches/RESULTS.md`). Four groups in one pass ran out of registers and slowed down 3x.
+/// product on Zen 4, `benches/RESULTS.md`). Four groups in one pass ran out of registers and
+/// slowed down 3x.
 const PAIRED_LANES: usize = 2 * LANES;
 
 /// A square or rectangular CSR matrix, validated once and owned.
