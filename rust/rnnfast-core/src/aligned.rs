@@ -50,6 +50,14 @@ fn line_offset<T>(ptr: *const T) -> usize {
     }
 }
 
+impl<T: Copy + Default> From<&[T]> for AlignedVec<T> {
+    fn from(values: &[T]) -> Self {
+        let mut aligned = Self::zeros(values.len());
+        aligned.copy_from_slice(values);
+        aligned
+    }
+}
+
 impl<T: Clone> Clone for AlignedVec<T> {
     /// A fresh aligned buffer (a cloned `Vec` would start at another offset from a line).
     fn clone(&self) -> Self {

@@ -8,9 +8,17 @@
 //! cache); the calling thread runs part 0 and also takes any ready item nobody has claimed, so
 //! it finishes alone when the pool is busy with other calls and no helper joins. An item
 //! computes the same values whoever claims it, so results do not depend on the threads.
+//!
+//! The caller runs on its own thread (no hop into the pool, whose wake-ups cost tens of
+//! microseconds on a virtual machine) and does not wait for a helper that has not started: a
+//! [`Seat`] lets the helper in or keeps it out for good, so the borrowed work is touched only
+//! by helpers the caller waits for.
 
+use std::any::Any;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Parts of a split recurrence: two cores, each keeping its share of the weights in its own L2.
 pub(crate) const PARTS: usize = 2;
@@ -37,11 +45,16 @@ impl Drop for AbandonOnPanic<'_> {
 }
 
 /// The claim counters of one split recurrence.
+///
+/// Each part's counters sit on cache lines of their own. Finishing an item is a plain store to
+/// its part's `finished` line, which only the thread running that part writes, and the other
+/// thread polls it: no line is both polled and read-modify-written by two cores.
 pub(crate) struct Lockstep {
     /// Per part, the next step whose item nobody has claimed.
     next: [Padded; PARTS],
-    /// Items finished so far: every part of steps `< done / PARTS` is done.
-    done: Padded,
+    /// Per part, the steps whose item is done: items of a part run one after another (step
+    /// `s + 1` waits for every part of step `s`), so whoever ran the last one stores this.
+    finished: [Padded; PARTS],
     /// Helpers that have started claiming.
     helpers: Padded,
     /// Set when a thread panicked: the others stop, and the scope re-raises the panic.
@@ -54,7 +67,7 @@ impl Lockstep {
     pub(crate) fn new(steps: usize) -> Self {
         Self {
             next: std::array::from_fn(|_| Padded(AtomicUsize::new(0))),
-            done: Padded(AtomicUsize::new(0)),
+            finished: std::array::from_fn(|_| Padded(AtomicUsize::new(0))),
             helpers: Padded(AtomicUsize::new(0)),
             abandoned: AtomicBool::new(false),
             steps,
@@ -62,9 +75,9 @@ impl Lockstep {
     }
 
     /// Runs `item(scratch, step, part)` for every item, in step order, on the calling thread
-    /// and `PARTS - 1` helpers of the current rayon pool (call inside `par::install`); `make`
-    /// builds each thread's scratch. Returns when every item is done; a panic in an item stops
-    /// the other threads and is re-raised here.
+    /// and up to `PARTS - 1` helpers on the pool (see [`crate::par::spawn`]); `make` builds each
+    /// thread's scratch. Returns when every item is done; a panic in an item stops the other
+    /// threads and is re-raised here.
     pub(crate) fn run<S>(
         &self,
         make: impl Fn() -> S + Sync,
@@ -79,15 +92,19 @@ impl Lockstep {
             let _guard = AbandonOnPanic(&self.abandoned);
             while let Some((s, p)) = self.claim(own) {
                 item(&mut scratch, s, p);
-                self.finish();
+                self.finished[p].0.store(s + 1, Ordering::Release);
             }
         };
-        rayon::scope(|scope| {
-            for own in 1..PARTS {
-                scope.spawn(move |_| work(own));
-            }
-            work(0);
-        });
+        let seats: Vec<Arc<Seat>> = (1..PARTS).map(|own| Seat::offer(&work, own)).collect();
+        let caller = catch_unwind(AssertUnwindSafe(|| work(0)));
+        // Past this point no helper touches `work`: each either never started or is done.
+        let helper = seats.iter().find_map(|seat| seat.close());
+        if let Err(panic) = caller {
+            resume_unwind(panic);
+        }
+        if let Some(panic) = helper {
+            resume_unwind(panic);
+        }
     }
 
     /// Claims a ready item, `(step, part)`, waiting while none is; `None` once every item is
@@ -97,11 +114,19 @@ impl Lockstep {
     fn claim(&self, own: usize) -> Option<(usize, usize)> {
         let mut spins = 0u32;
         loop {
-            let done = self.done.0.load(Ordering::Acquire);
-            if done >= self.steps * PARTS || self.abandoned.load(Ordering::Relaxed) {
+            if self.abandoned.load(Ordering::Relaxed) {
                 return None;
             }
-            let ready = done / PARTS;
+            // Every part of the steps before `ready` is done.
+            let ready = self
+                .finished
+                .iter()
+                .map(|f| f.0.load(Ordering::Acquire))
+                .min()
+                .unwrap_or(self.steps);
+            if ready >= self.steps {
+                return None;
+            }
             if let Some(s) = self.try_claim(own, ready) {
                 return Some((s, own));
             }
@@ -139,10 +164,93 @@ impl Lockstep {
                 .is_ok();
         claimed.then_some(s)
     }
+}
 
-    /// Marks a claimed item done.
-    fn finish(&self) {
-        self.done.0.fetch_add(1, Ordering::Release);
+/// One helper's place in a split recurrence, shared with the pool job that may run it.
+///
+/// The job takes the seat (`OPEN` to `TAKEN`) before it touches the caller's borrowed work,
+/// and marks it `DONE` after; the caller closes an open seat (`OPEN` to `CLOSED`, after which
+/// the job returns untouched whenever it starts) or waits for a taken one to be done. So the
+/// borrow outlives every use of it without the caller waiting for a pool thread to wake up.
+struct Seat {
+    state: AtomicU8,
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+const OPEN: u8 = 0;
+const TAKEN: u8 = 1;
+const DONE: u8 = 2;
+const CLOSED: u8 = 3;
+
+/// The caller's work, its lifetime erased so that a pool job may hold it (see [`Seat`]).
+struct ErasedWork(*const (dyn Fn(usize) + Sync));
+
+// SAFETY: the pointee is `Sync`, and the seat protocol confines its use to the borrow.
+unsafe impl Send for ErasedWork {}
+
+impl Seat {
+    /// Offers helper `own`'s part of `work` to the pool; the caller must [`Seat::close`] the
+    /// returned seat before `work`'s borrow ends.
+    fn offer<'a>(work: &'a (dyn Fn(usize) + Sync + 'a), own: usize) -> Arc<Self> {
+        let seat = Arc::new(Seat {
+            state: AtomicU8::new(OPEN),
+            panic: Mutex::new(None),
+        });
+        // SAFETY: only the lifetime changes; the job dereferences the pointer between taking
+        // the seat and marking it done, and `close` does not return in between.
+        let erased: *const (dyn Fn(usize) + Sync + 'static) =
+            unsafe { std::mem::transmute::<*const (dyn Fn(usize) + Sync + 'a), _>(work) };
+        let (job_seat, work) = (Arc::clone(&seat), ErasedWork(erased));
+        let spawned = crate::par::spawn(move || {
+            let work = work;
+            if job_seat
+                .state
+                .compare_exchange(OPEN, TAKEN, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                return;
+            }
+            // SAFETY: the seat is taken, so the caller waits in `close` until it is done.
+            let ran = catch_unwind(AssertUnwindSafe(|| unsafe { (*work.0)(own) }));
+            if let Err(panic) = ran {
+                *job_seat
+                    .panic
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(panic);
+            }
+            job_seat.state.store(DONE, Ordering::Release);
+        });
+        if !spawned {
+            seat.state.store(CLOSED, Ordering::Relaxed);
+        }
+        seat
+    }
+
+    /// Keeps an unstarted helper out for good, or waits for a started one to finish; gives
+    /// the helper's panic, if it had one.
+    fn close(&self) -> Option<Box<dyn Any + Send>> {
+        let mut spins = 0u32;
+        loop {
+            match self
+                .state
+                .compare_exchange(OPEN, CLOSED, Ordering::Acquire, Ordering::Acquire)
+            {
+                Ok(_) | Err(CLOSED) => return None,
+                Err(DONE) => {
+                    return self
+                        .panic
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .take();
+                }
+                // Taken: the helper's last items are done or running, so the wait is short.
+                Err(_) if spins < YIELD_AFTER_SPINS => {
+                    std::hint::spin_loop();
+                    spins += 1;
+                }
+                Err(_) => std::thread::yield_now(),
+            }
+        }
     }
 }
 
@@ -183,6 +291,14 @@ impl<'a, T: Copy> SharedOut<'a, T> {
         assert!(offset + len <= self.len, "shared access out of bounds");
         // SAFETY: in bounds (checked above); exclusive by the caller's contract.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(offset), len) }
+    }
+
+    /// A pointer to `offset`, for a kernel that writes parts of `offset..offset + len` (the
+    /// range is checked to lie in the buffer; what the kernel may touch is its own contract).
+    pub(crate) fn ptr_at(&self, offset: usize, len: usize) -> *mut T {
+        assert!(offset + len <= self.len, "shared pointer out of bounds");
+        // SAFETY: in bounds (checked above).
+        unsafe { self.ptr.add(offset) }
     }
 
     /// # Safety
@@ -240,4 +356,95 @@ pub(crate) fn stream_fence() {
     unsafe {
         std::arch::x86_64::_mm_sfence()
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a lockstep of `steps` steps on the pool of `threads` threads, each item recording
+    /// which items of the step before were done when it started.
+    fn record(steps: usize, threads: usize) -> Vec<Vec<bool>> {
+        let done: Vec<[AtomicBool; PARTS]> = (0..steps)
+            .map(|_| std::array::from_fn(|_| AtomicBool::new(false)))
+            .collect();
+        let seen: Vec<Mutex<Vec<bool>>> = (0..steps * PARTS).map(|_| Mutex::default()).collect();
+        let run = || {
+            Lockstep::new(steps).run(
+                || (),
+                |_, s, p| {
+                    let before =
+                        (s > 0).then(|| done[s - 1].iter().map(|d| d.load(Ordering::SeqCst)));
+                    *seen[s * PARTS + p].lock().unwrap() = before.into_iter().flatten().collect();
+                    assert!(!done[s][p].swap(true, Ordering::SeqCst), "item ran twice");
+                },
+            )
+        };
+        if threads > 1 {
+            crate::par::install(threads, run).unwrap();
+        } else {
+            run();
+        }
+        assert!(
+            done.iter().flatten().all(|d| d.load(Ordering::SeqCst)),
+            "an item never ran"
+        );
+        seen.into_iter().map(|m| m.into_inner().unwrap()).collect()
+    }
+
+    #[test]
+    fn every_item_runs_once_after_the_step_before() {
+        for threads in [1, 2, 4] {
+            for (i, before) in record(500, threads).iter().enumerate() {
+                let want = if i < PARTS { 0 } else { PARTS };
+                assert_eq!(before.len(), want, "item {i}, {threads} threads");
+                assert!(
+                    before.iter().all(|&d| d),
+                    "item {i} ran early, {threads} threads"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_panic_in_any_part_reaches_the_caller() {
+        for part in 0..PARTS {
+            for threads in [1, 2] {
+                let run = || {
+                    catch_unwind(AssertUnwindSafe(|| {
+                        Lockstep::new(100).run(
+                            || (),
+                            |_, s, p| {
+                                assert!(!(s == 40 && p == part), "item (40, {part})");
+                            },
+                        )
+                    }))
+                };
+                let outcome = if threads > 1 {
+                    crate::par::install(threads, run).unwrap()
+                } else {
+                    run()
+                };
+                let panic = outcome.expect_err("the panic must be re-raised");
+                let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+                assert!(message.contains("item (40"), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_closed_seat_keeps_a_late_helper_out() {
+        let ran = AtomicUsize::new(0);
+        let work = |_: usize| {
+            ran.fetch_add(1, Ordering::SeqCst);
+        };
+        let seat = Seat::offer(&work, 1);
+        // Closed at once: either the helper had taken the seat (then `close` waits for it to
+        // finish) or it never runs the work.
+        assert!(seat.close().is_none());
+        let after_close = ran.load(Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(ran.load(Ordering::SeqCst), after_close);
+        assert!(after_close <= 1);
+    }
 }

@@ -205,13 +205,21 @@ impl<T: Float> PackedLayer<T> {
     /// Packs a `cell` layer's weights (`rows` gate rows, `input` features, `hidden` units).
     fn new(cell: CellKind, w: &LayerWeights<T>, rows: usize, input: usize, hidden: usize) -> Self {
         let bias = (!w.b_ih.is_empty()).then_some(w.b_ih.as_slice());
-        let recurrent = match GateBlocks::new(cell, &w.w_hh, hidden) {
-            Some(blocks) => Recurrent::Fused(blocks),
-            None => Recurrent::Plain(PackedMatrix::new(&w.w_hh, rows, hidden, None)),
-        };
         Self {
             input: PackedMatrix::new(&w.w_ih, rows, input, bias),
-            recurrent,
+            recurrent: Recurrent::new(cell, &w.w_hh, hidden, hidden),
+        }
+    }
+}
+
+impl<T: Float> Recurrent<T> {
+    /// Packs `w_hh`, the gate rows of `units` consecutive hidden units (`gates·units × depth`,
+    /// gate blocks stacked as in PyTorch) of a `cell` layer of `depth` units: block-major where
+    /// a fused kernel exists, else in panels.
+    pub(crate) fn new(cell: CellKind, w_hh: &[T], units: usize, depth: usize) -> Self {
+        match GateBlocks::for_units(cell, w_hh, units, depth) {
+            Some(blocks) => Self::Fused(blocks),
+            None => Self::Plain(PackedMatrix::new(w_hh, cell.gates() * units, depth, None)),
         }
     }
 }
@@ -309,7 +317,7 @@ impl<T: Float> Network<T> {
                 .map(|(index, w)| {
                     // Unidirectional: one weight set per layer.
                     let cols = cfg.layer_input_size(index);
-                    split_layer(w, cfg.cell.gates(), cols, cfg.hidden_size)
+                    split_layer(w, cfg.cell, cols, cfg.hidden_size)
                 })
                 .collect()
         });
@@ -356,7 +364,7 @@ impl<T: Float> Network<T> {
                 init,
             };
             let threads = if run.worth_parallel() { threads } else { 1 };
-            let output = par::install(threads, || run.execute(threads, &mut h_n, &mut c_n))?;
+            let output = run.execute(threads, &mut h_n, &mut c_n)?;
             layer_input = Cow::Owned(output);
         }
         Ok(Forward {
@@ -449,7 +457,7 @@ impl<T: Float> LayerRun<'_, T> {
     }
 
     /// Runs the layer; writes its final states into `h_n` / `c_n` and returns its output.
-    fn execute(&self, threads: usize, h_n: &mut [T], c_n: &mut [T]) -> Vec<T> {
+    fn execute(&self, threads: usize, h_n: &mut [T], c_n: &mut [T]) -> Result<Vec<T>> {
         let cfg = &self.net.config;
         let dirs = cfg.directions();
         let hidden = cfg.hidden_size;
@@ -458,11 +466,10 @@ impl<T: Float> LayerRun<'_, T> {
         let finals: Vec<(Vec<T>, Vec<T>)> = {
             let out = SharedOut::new(&mut output);
             let run = |task: &Task| self.recur(task, &out);
-            // Outside `par::install` rayon would fall back to its global pool: only go parallel
-            // when this call was given threads.
             if threads > 1 && tasks.len() > 1 {
-                tasks.par_iter().map(run).collect()
+                par::install(threads, || tasks.par_iter().map(run).collect())?
             } else if threads > 1 && self.net.splittable() {
+                // The calling thread runs one part; the pool lends a helper for the other.
                 let parts = self.net.split_parts(self.layer);
                 tasks
                     .iter()
@@ -482,7 +489,7 @@ impl<T: Float> LayerRun<'_, T> {
                 }
             }
         }
-        output
+        Ok(output)
     }
 
     /// Splits the work: every direction, and the batch dealt round-robin into slices so that each

@@ -89,6 +89,23 @@ pub fn install<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<
     }
 }
 
+/// Starts `job` on a pool thread without waiting for it: on the pool the caller runs in (inside
+/// [`install`]), else on the process pool of [`num_threads`] threads. Gives `false` when no
+/// pool could be started (the job is then dropped unrun).
+pub(crate) fn spawn(job: impl FnOnce() + Send + 'static) -> bool {
+    if rayon::current_thread_index().is_some() {
+        rayon::spawn(job);
+        return true;
+    }
+    match pool(num_threads()) {
+        Ok(pool) => {
+            pool.spawn(job);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// The faer parallelism matching a thread count, for use inside [`install`].
 pub fn faer_par(threads: usize) -> faer::Par {
     if threads <= 1 {

@@ -56,14 +56,18 @@ impl FusedElement for f64 {
     }
 }
 
-/// One fused step: `rows` rows of `h` (`rows × hidden`) against the block-major weights, with
-/// their input projections `xp` (`rows × gates·hidden`, the plain gate order), the hidden bias
-/// `b_hh` (`gates·hidden`, or null), the cell state `c` (`rows × hidden`, LSTM only, updated in
-/// place) and the new hidden state `out` (`rows × hidden`, not overlapping `h`).
+/// One fused step: `rows` rows of `h` (`rows × depth`) against the block-major weights of
+/// `units` hidden units (the units `offset..offset + units` of a layer of `depth` units), with
+/// their input projections `xp` (`rows × gates·units`, the plain gate order), the hidden bias
+/// `b_hh` (`gates·units`, or null), the cell state `c` (LSTM only, updated in place) and the new
+/// hidden state `out`. `c` and `out` are laid out as `h` (`rows × depth`); only the step's units
+/// of each row are touched, and `out` does not overlap `h`.
 #[doc(hidden)]
 pub struct Job<T> {
     cell: CellKind,
-    hidden: usize,
+    depth: usize,
+    units: usize,
+    offset: usize,
     rows: usize,
     weights: *const T,
     h: *const T,
@@ -95,9 +99,12 @@ pub struct Job<T> {
 #[derive(Clone, Debug)]
 pub struct GateBlocks<T> {
     cell: CellKind,
-    hidden: usize,
+    /// Hidden units these blocks compute.
+    units: usize,
+    /// Inner dimension: the layer's hidden units (`units` unless the blocks are a part).
+    depth: usize,
     kernel: Kernel<T>,
-    /// Per block of [`LANES`] units, per `p` in `0..hidden`, per gate: `LANES` weights (zero
+    /// Per block of [`LANES`] units, per `p` in `0..depth`, per gate: `LANES` weights (zero
     /// past the last unit).
     weights: AlignedVec<T>,
 }
@@ -106,6 +113,18 @@ impl<T: FusedElement> GateBlocks<T> {
     /// Packs `w_hh` (`gates·hidden × hidden`, PyTorch's layout) of a `cell` layer, or gives
     /// `None` where no fused kernel applies (Elman cells; `f64`; a CPU without AVX-512).
     pub fn new(cell: CellKind, w_hh: &[T], hidden: usize) -> Option<Self> {
+        Self::for_units(cell, w_hh, hidden, hidden)
+    }
+
+    /// [`GateBlocks::new`] for a part of a layer: `w_hh` holds the gate rows of `units`
+    /// consecutive hidden units (`gates·units × depth`, gate blocks stacked as in PyTorch) of a
+    /// layer of `depth` units.
+    pub(crate) fn for_units(
+        cell: CellKind,
+        w_hh: &[T],
+        units: usize,
+        depth: usize,
+    ) -> Option<Self> {
         if !matches!(cell, CellKind::Lstm | CellKind::Gru) {
             return None;
         }
@@ -113,21 +132,22 @@ impl<T: FusedElement> GateBlocks<T> {
         let gates = cell.gates();
         assert_eq!(
             w_hh.len(),
-            gates * hidden * hidden,
-            "w_hh must be gates·hidden × hidden"
+            gates * units * depth,
+            "w_hh must be gates·units × depth"
         );
-        let blocks = hidden.div_ceil(LANES);
-        let mut weights = AlignedVec::zeros(blocks * hidden * gates * LANES);
-        for (row, values) in w_hh.chunks_exact(hidden.max(1)).enumerate() {
-            let (gate, unit) = (row / hidden, row % hidden);
+        let blocks = units.div_ceil(LANES);
+        let mut weights = AlignedVec::zeros(blocks * depth * gates * LANES);
+        for (row, values) in w_hh.chunks_exact(depth.max(1)).enumerate() {
+            let (gate, unit) = (row / units, row % units);
             let (block, lane) = (unit / LANES, unit % LANES);
             for (p, &v) in values.iter().enumerate() {
-                weights[((block * hidden + p) * gates + gate) * LANES + lane] = v;
+                weights[((block * depth + p) * gates + gate) * LANES + lane] = v;
             }
         }
         Some(Self {
             cell,
-            hidden,
+            units,
+            depth,
             kernel,
             weights,
         })
@@ -136,24 +156,61 @@ impl<T: FusedElement> GateBlocks<T> {
     /// One time step of `h.len() / hidden` rows: `out <- h'`, `c <- c'` (LSTM; `c` empty for
     /// GRU), from the rows' input projections `xp` and the hidden bias `b_hh` (may be empty).
     pub fn step(&self, xp: &[T], b_hh: &[T], h: &[T], c: &mut [T], out: &mut [T]) {
-        let (n, gates) = (self.hidden, self.cell.gates());
-        let rows = h.len() / n.max(1);
-        assert_eq!(h.len(), rows * n, "h must be rows × hidden");
-        assert_eq!(out.len(), rows * n, "out must be rows × hidden");
-        assert_eq!(xp.len(), rows * gates * n, "xp must be rows × gates·hidden");
-        assert!(
-            b_hh.is_empty() || b_hh.len() == gates * n,
-            "b_hh must be gates·hidden"
+        let n = self.depth;
+        assert_eq!(
+            self.units, n,
+            "a part of a layer steps through `step_units`"
         );
+        let rows = h.len() / n.max(1);
+        assert_eq!(out.len(), rows * n, "out must be rows × hidden");
         let lstm = self.cell == CellKind::Lstm;
         assert_eq!(
             c.len(),
             if lstm { rows * n } else { 0 },
             "c must be rows × hidden"
         );
+        // SAFETY: `c` and `out` hold `rows × hidden` values (checked above) and are exclusive,
+        // so `out` cannot overlap `h`; `step_units` checks the rest.
+        unsafe { self.step_units(xp, b_hh, h, c.as_mut_ptr(), out.as_mut_ptr(), 0) }
+    }
+
+    /// The step of a part whose units start at unit `offset` of the layer: reads `h` (`rows ×
+    /// depth`), writes the part's units of each row of `c` and `out`, laid out as `h`.
+    ///
+    /// # Safety
+    /// `out`, and `c` for an LSTM, must be valid for `h.len()` values; the units
+    /// `offset..offset + units` of each of their rows must be free of other accesses for the
+    /// call, and `out`'s must not overlap `h`.
+    pub(crate) unsafe fn step_units(
+        &self,
+        xp: &[T],
+        b_hh: &[T],
+        h: &[T],
+        c: *mut T,
+        out: *mut T,
+        offset: usize,
+    ) {
+        let (n, units, gates) = (self.depth, self.units, self.cell.gates());
+        let rows = h.len() / n.max(1);
+        assert_eq!(h.len(), rows * n, "h must be rows × depth");
+        assert!(
+            offset + units <= n,
+            "the part's units must lie in the layer"
+        );
+        assert_eq!(
+            xp.len(),
+            rows * gates * units,
+            "xp must be rows × gates·units"
+        );
+        assert!(
+            b_hh.is_empty() || b_hh.len() == gates * units,
+            "b_hh must be gates·units"
+        );
         let job = Job {
             cell: self.cell,
-            hidden: n,
+            depth: n,
+            units,
+            offset,
             rows,
             weights: self.weights.as_ptr(),
             h: h.as_ptr(),
@@ -163,11 +220,11 @@ impl<T: FusedElement> GateBlocks<T> {
             } else {
                 b_hh.as_ptr()
             },
-            c: c.as_mut_ptr(),
-            out: out.as_mut_ptr(),
+            c,
+            out,
         };
-        // SAFETY: the kernel was chosen for this CPU in `new`; the buffers were checked above to
-        // hold what `Job` describes, `out` is exclusive and so cannot overlap `h`.
+        // SAFETY: the kernel was chosen for this CPU in `for_units`; `h`, `xp` and `b_hh` were
+        // checked above to hold what `Job` describes, `c` and `out` by the caller's contract.
         unsafe { (self.kernel)(&job) }
     }
 }
@@ -185,10 +242,10 @@ mod avx512 {
     /// AVX-512 F must be available and `job` valid (see [`Job`]).
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn step(job: &Job<f32>) {
-        let blocks = job.hidden.div_ceil(LANES);
+        let blocks = job.units.div_ceil(LANES);
         // Rows in chunks that stay in cache while every block's weights pass over them, then
         // block by block (each block's weights stay in cache over the chunk's tiles).
-        let chunk = row_chunk(job.hidden * size_of::<f32>(), TILE_ROWS);
+        let chunk = row_chunk(job.depth * size_of::<f32>(), TILE_ROWS);
         let mut r0 = 0;
         while r0 < job.rows {
             let rows = chunk.min(job.rows - r0);
@@ -213,7 +270,7 @@ mod avx512 {
         row: usize,
         block: usize,
     ) -> [[__m512; G]; R] {
-        let k = job.hidden;
+        let k = job.depth;
         // SAFETY: the block's weights span `k · G · LANES` values from its start, and rows
         // row..row+R of `h` hold `k` values each (the caller's contract).
         unsafe {
@@ -236,8 +293,8 @@ mod avx512 {
 
     /// The lanes of `block` that hold hidden units.
     #[inline(always)]
-    fn lanes(hidden: usize, block: usize) -> __mmask16 {
-        let valid = (hidden - block * LANES).min(LANES);
+    fn lanes(units: usize, block: usize) -> __mmask16 {
+        let valid = (units - block * LANES).min(LANES);
         ((1u32 << valid) - 1) as __mmask16
     }
 
@@ -305,7 +362,7 @@ mod avx512 {
     /// As [`sums`].
     #[inline(always)]
     unsafe fn lstm_rows<const R: usize>(job: &Job<f32>, row: usize, block: usize) {
-        let (n, unit) = (job.hidden, block * LANES);
+        let (n, unit) = (job.units, block * LANES);
         let mask = lanes(n, block);
         // SAFETY: forwarded from the caller; every access is to a masked lane of a unit of this
         // block in a row of this tile.
@@ -319,7 +376,7 @@ mod avx512 {
                 };
                 let (i, f) = (sigmoid_v(pre(i, 0)), sigmoid_v(pre(f, 1)));
                 let (g, o) = (tanh_v(pre(g, 2)), sigmoid_v(pre(o, 3)));
-                let at = (row + r) * n + unit;
+                let at = (row + r) * job.depth + job.offset + unit;
                 let c = job.c.add(at);
                 let c_new = _mm512_add_ps(_mm512_mul_ps(f, load(mask, c)), _mm512_mul_ps(i, g));
                 _mm512_mask_storeu_ps(c, mask, c_new);
@@ -335,7 +392,7 @@ mod avx512 {
     /// As [`sums`].
     #[inline(always)]
     unsafe fn gru_rows<const R: usize>(job: &Job<f32>, row: usize, block: usize) {
-        let (n, unit) = (job.hidden, block * LANES);
+        let (n, unit) = (job.units, block * LANES);
         let mask = lanes(n, block);
         // SAFETY: as in `lstm_rows`.
         unsafe {
@@ -347,7 +404,7 @@ mod avx512 {
                 let update = sigmoid_v(_mm512_add_ps(biased(sz, 1), load(mask, xp.add(n))));
                 let hn = _mm512_mul_ps(reset, biased(sn, 2));
                 let cand = tanh_v(_mm512_add_ps(load(mask, xp.add(2 * n)), hn));
-                let at = (row + r) * n + unit;
+                let at = (row + r) * job.depth + job.offset + unit;
                 let h = load(mask, job.h.add(at));
                 let h_new = _mm512_add_ps(cand, _mm512_mul_ps(update, _mm512_sub_ps(h, cand)));
                 _mm512_mask_storeu_ps(job.out.add(at), mask, h_new);

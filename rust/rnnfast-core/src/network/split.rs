@@ -12,8 +12,10 @@
 
 use std::ops::Range;
 
-use super::{LayerRun, LayerWeights, Task};
+use super::{LayerRun, LayerWeights, Recurrent, Task};
 use crate::Float;
+use crate::aligned::AlignedVec;
+use crate::cells::CellKind;
 use crate::lockstep::{Lockstep, PARTS, SharedOut};
 use crate::packed::PackedMatrix;
 
@@ -22,12 +24,13 @@ use crate::packed::PackedMatrix;
 pub(super) const MIN_PART_WORK: usize = 16 * 1024;
 
 /// The weights of one part: the gate rows of `units`, packed (`W_ih` with `b_ih` as its bias,
-/// `W_hh` without), with their hidden bias.
+/// `W_hh` without, fused with the cell's equations where the layer's step is), with their
+/// hidden bias.
 #[derive(Clone, Debug)]
 pub(super) struct SplitPart<T> {
     units: Range<usize>,
     input: PackedMatrix<T>,
-    hidden: PackedMatrix<T>,
+    hidden: Recurrent<T>,
     b_hh: Vec<T>,
 }
 
@@ -35,14 +38,16 @@ pub(super) struct SplitPart<T> {
 /// laid out as a cell of `units.len()` hidden units (gate blocks stacked as in PyTorch).
 pub(super) fn split_layer<T: Float>(
     w: &LayerWeights<T>,
-    gates: usize,
+    cell: CellKind,
     input: usize,
     hidden: usize,
 ) -> Vec<SplitPart<T>> {
-    let per_part = hidden.div_ceil(PARTS);
+    let gates = cell.gates();
+    // Parts of whole cache lines (16 units of f32, two lines of f64) where there are enough.
+    let per_part = hidden.div_ceil(PARTS).next_multiple_of(16).min(hidden);
     (0..PARTS)
         .map(|p| {
-            let units = p * per_part..((p + 1) * per_part).min(hidden);
+            let units = (p * per_part).min(hidden)..((p + 1) * per_part).min(hidden);
             let rows: Vec<usize> = (0..gates)
                 .flat_map(|g| units.clone().map(move |j| g * hidden + j))
                 .collect();
@@ -68,7 +73,7 @@ pub(super) fn split_layer<T: Float>(
             let b_ih = (!part.b_ih.is_empty()).then_some(part.b_ih.as_slice());
             SplitPart {
                 input: PackedMatrix::new(&part.w_ih, rows.len(), input, b_ih),
-                hidden: PackedMatrix::new(&part.w_hh, rows.len(), hidden, None),
+                hidden: Recurrent::new(cell, &part.w_hh, units.len(), hidden),
                 b_hh: part.b_hh,
                 units,
             }
@@ -77,8 +82,8 @@ pub(super) fn split_layer<T: Float>(
 }
 
 impl<T: Float> LayerRun<'_, T> {
-    /// [`LayerRun::recur`] for a task whose recurrence is split across threads (call inside
-    /// the pool); returns the task's final `h` and `c`.
+    /// [`LayerRun::recur`] for a task whose recurrence is split across threads; returns the
+    /// task's final `h` and `c`.
     pub(super) fn recur_split(
         &self,
         task: &Task,
@@ -88,9 +93,12 @@ impl<T: Float> LayerRun<'_, T> {
         let cfg = &self.net.config;
         let hidden = cfg.hidden_size;
         let n = task.rows.len();
-        let (h0, mut c) = self.initial_state(task);
-        // Step s reads h[s % 2] and writes h[(s + 1) % 2].
-        let mut h = [h0, vec![T::default(); n * hidden]];
+        let (h0, c0) = self.initial_state(task);
+        // Step s reads h[s % 2] and writes h[(s + 1) % 2]. The states start a cache line, as
+        // do the parts' units in them (see `split_layer`): no line holds two parts' units,
+        // which would pass it between the cores at every step.
+        let mut h = [AlignedVec::from(&h0[..]), AlignedVec::zeros(n * hidden)];
+        let mut c = AlignedVec::from(&c0[..]);
         let longest = super::active_steps(task, self.lengths);
         let chunk = super::chunk_steps(n, longest);
         // Per part, the input projections of its current chunk of steps: written by the part's
@@ -113,6 +121,7 @@ impl<T: Float> LayerRun<'_, T> {
             let scratch = || Scratch {
                 x: vec![T::default(); chunk * n * features],
                 rec: vec![T::default(); n * cfg.cell.gates() * widest],
+                h: vec![T::default(); n * hidden],
             };
             Lockstep::new(longest).run(scratch, |scratch, s, p| {
                 self.run_item(task, &parts[p], p, s, &shared, scratch, out)
@@ -126,7 +135,7 @@ impl<T: Float> LayerRun<'_, T> {
             h_final[i * hidden..(i + 1) * hidden]
                 .copy_from_slice(&source[i * hidden..(i + 1) * hidden]);
         }
-        (h_final, c)
+        (h_final, c.to_vec())
     }
 
     /// Part `p` of step `s`: its units' gates and cell update, and their output.
@@ -138,7 +147,7 @@ impl<T: Float> LayerRun<'_, T> {
         p: usize,
         s: usize,
         shared: &Shared<'_, T>,
-        Scratch { x, rec }: &mut Scratch<T>,
+        Scratch { x, rec, h }: &mut Scratch<T>,
         out: &SharedOut<T>,
     ) {
         let cfg = &self.net.config;
@@ -161,35 +170,67 @@ impl<T: Float> LayerRun<'_, T> {
         // SAFETY: every item of step s - 1 is done (the scheduler's claim), and no item of step
         // s writes this buffer (they write the other parity).
         let h_prev = unsafe { shared.h[s % 2].read(0, rows * hidden) };
-        part.hidden.product(&mut rec[..rows * g], h_prev, rows);
+        // A copy of the step's input state: the other parts' units come over from their cores
+        // in one go here, instead of one line at a time where the product reaches them.
+        let h_prev = {
+            let h = &mut h[..rows * hidden];
+            h.copy_from_slice(h_prev);
+            &*h
+        };
         let (h_next, units) = (&shared.h[(s + 1) % 2], part.units.clone());
-        crate::simd::with_simd(|| {
-            for (i, &b) in task.rows[..rows].iter().enumerate() {
-                let start = i * hidden + units.start;
-                // SAFETY: these units of row i belong to this item alone in step s (of `c`: to
-                // part p alone, whose items run one step after another).
-                let (h_i, c_i) = unsafe {
-                    let c_i = if shared.c.len == 0 {
-                        &mut [][..]
-                    } else {
-                        shared.c.read_mut(start, width)
-                    };
-                    (h_next.read_mut(start, width), c_i)
-                };
-                h_i.copy_from_slice(&h_prev[start..start + width]);
-                let xp_i = &xp[i * g..(i + 1) * g];
-                cfg.cell
-                    .update(xp_i, &mut rec[i * g..(i + 1) * g], &part.b_hh, h_i, c_i);
-                let at = self.time_row(task, b, s) * out_stride + out_offset;
-                // SAFETY: as above, for this row's output.
-                unsafe { out.write(at + units.start, h_i) };
+        match &part.hidden {
+            Recurrent::Fused(blocks) => {
+                let c_len = if shared.c.len == 0 { 0 } else { rows * hidden };
+                // SAFETY: these units of every running row belong to this item alone in step s
+                // (of `c`: to part p alone, whose items run one step after another); `h_next`
+                // is the other parity's buffer, so it does not overlap `h_prev`.
+                unsafe {
+                    blocks.step_units(
+                        xp,
+                        &part.b_hh,
+                        h_prev,
+                        shared.c.ptr_at(0, c_len),
+                        h_next.ptr_at(0, rows * hidden),
+                        units.start,
+                    )
+                }
             }
-        });
+            Recurrent::Plain(w_hh) => {
+                w_hh.product(&mut rec[..rows * g], h_prev, rows);
+                crate::simd::with_simd(|| {
+                    for i in 0..rows {
+                        let start = i * hidden + units.start;
+                        // SAFETY: as for the fused step.
+                        let (h_i, c_i) = unsafe {
+                            let c_i = if shared.c.len == 0 {
+                                &mut [][..]
+                            } else {
+                                shared.c.read_mut(start, width)
+                            };
+                            (h_next.read_mut(start, width), c_i)
+                        };
+                        h_i.copy_from_slice(&h_prev[start..start + width]);
+                        let xp_i = &xp[i * g..(i + 1) * g];
+                        cfg.cell
+                            .update(xp_i, &mut rec[i * g..(i + 1) * g], &part.b_hh, h_i, c_i);
+                    }
+                });
+            }
+        }
+        for (i, &b) in task.rows[..rows].iter().enumerate() {
+            let start = i * hidden + units.start;
+            let at = self.time_row(task, b, s) * out_stride + out_offset;
+            // SAFETY: this item wrote these units of `h_next` and nobody else touches them in
+            // step s; the output row's units are this item's alone.
+            unsafe { out.write(at + units.start, h_next.read(start, width)) };
+        }
     }
 }
 
 /// A thread's buffers: the inputs of a chunk of steps and one step's recurrent gate sums.
 struct Scratch<T> {
+    /// The input state of the step.
+    h: Vec<T>,
     x: Vec<T>,
     rec: Vec<T>,
 }

@@ -172,7 +172,7 @@ fn thread_count_does_not_change_results() {
 
 #[test]
 fn split_recurrences_match_one_thread_bit_for_bit() {
-    // 187 hidden units: two uneven parts (94, 93); batch 1 and a small ragged batch with an initial
+    // 187 hidden units: two uneven parts (96, 91); batch 1 and a small ragged batch with an initial
     // state take the split path on several threads. In f32 on AVX-512 one thread runs the ragged
     // batch's rows through the fused step (`cells::fused`) while the split parts keep the plain
     // products and updates: those must be the same bits too.

@@ -94,3 +94,68 @@ fn only_gated_cells_are_fused() {
     assert!(GateBlocks::new(CellKind::RnnTanh, &w, 4).is_none());
     assert!(GateBlocks::<f64>::new(CellKind::Lstm, &[0.5; 64], 4).is_none());
 }
+
+#[test]
+fn parts_of_a_layer_give_the_bits_of_the_whole_step() {
+    if crate::simd::active_arch() != crate::simd::Arch::Avx512 {
+        return;
+    }
+    for cell in [CellKind::Lstm, CellKind::Gru] {
+        let gates = cell.gates();
+        for (hidden, cut) in [(40, 16), (40, 19), (64, 32), (33, 1)] {
+            for rows in [1, 3, 7] {
+                let mut rng = SplitMix64::new(hidden as u64, 7 + rows as u64);
+                let w_hh = values(gates * hidden * hidden, 1.5, &mut rng);
+                let xp = values(rows * gates * hidden, 4.0, &mut rng);
+                let b_hh = values(gates * hidden, 0.5, &mut rng);
+                let h = values(rows * hidden, 1.0, &mut rng);
+                let c = if cell == CellKind::Lstm {
+                    values(rows * hidden, 2.0, &mut rng)
+                } else {
+                    Vec::new()
+                };
+                let whole = GateBlocks::new(cell, &w_hh, hidden).expect("AVX-512");
+                let (mut c_want, mut h_want) = (c.clone(), vec![0.0; rows * hidden]);
+                whole.step(&xp, &b_hh, &h, &mut c_want, &mut h_want);
+                // Each part: its units' gate rows, projections and biases, in the plain layout.
+                let (mut c_got, mut h_got) = (c.clone(), vec![f32::NAN; rows * hidden]);
+                for units in [0..cut, cut..hidden] {
+                    let gate_rows = |g: usize| g * hidden + units.start..g * hidden + units.end;
+                    let pick = |m: &[f32], width: usize| -> Vec<f32> {
+                        (0..m.len() / (gates * hidden * width))
+                            .flat_map(|r| (0..gates).map(move |g| (r, g)))
+                            .flat_map(|(r, g)| {
+                                let base = r * gates * hidden * width;
+                                let range = gate_rows(g);
+                                m[base + range.start * width..base + range.end * width].to_vec()
+                            })
+                            .collect()
+                    };
+                    let part =
+                        GateBlocks::for_units(cell, &pick(&w_hh, hidden), units.len(), hidden)
+                            .expect("AVX-512");
+                    let c_ptr = if c_got.is_empty() {
+                        std::ptr::null_mut()
+                    } else {
+                        c_got.as_mut_ptr()
+                    };
+                    // SAFETY: `c_got` and `h_got` hold rows × hidden values, exclusively ours.
+                    unsafe {
+                        part.step_units(
+                            &pick(&xp, 1),
+                            &pick(&b_hh, 1),
+                            &h,
+                            c_ptr,
+                            h_got.as_mut_ptr(),
+                            units.start,
+                        )
+                    };
+                }
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let case = format!("{cell:?}, hidden {hidden}, cut {cut}, rows {rows}");
+                assert_eq!(bits(&h_got), bits(&h_want), "h: {case}");
+                assert_eq!(bits(&c_got), bits(&c_want), "c: {case}");
+            }
+        }
+    }
+}
