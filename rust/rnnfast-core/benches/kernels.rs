@@ -6,6 +6,8 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use faer::linalg::matmul::triangular::{self, BlockStructure};
+use rnnfast_core::esn::gram::{Chunk, Sums};
 use rnnfast_core::linalg::matmul_nt;
 use rnnfast_core::packed::PackedMatrix;
 use rnnfast_core::simd::{Arch, sigmoid_f32_on, sigmoid_f64_on, tanh_f32_on, tanh_f64_on};
@@ -84,5 +86,56 @@ fn packed_products(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, activations, packed_products);
+/// The ridge readout's Gram sums `XᵀX` (`f64`, lower triangle, with the intercept's column) of
+/// 25,600 rows in 256-row chunks, on one thread: rnnfast's fold against faer's triangular
+/// product of the same chunks (throughput: the lower triangle's useful FLOP).
+fn gram_sums(c: &mut Criterion) {
+    let rows = 25_600;
+    for n in [100usize, 300, 1000] {
+        let width = n + 1;
+        let mut group = c.benchmark_group(format!("gram_{rows}x{width}"));
+        group.sample_size(10);
+        group.throughput(Throughput::Elements((rows * width * (width + 1)) as u64));
+        let mut chunk = Chunk::new(width, 1);
+        let mut rows_x = vec![0.0; 256 * width];
+        for r in 0..256 {
+            let row: Vec<f64> = (0..n).map(|i| ((r * n + i) as f64 * 0.37).sin()).collect();
+            chunk.push(&row, &[(r as f64).cos()]);
+            rows_x[r * width..r * width + n].copy_from_slice(&row);
+            rows_x[r * width + n] = 1.0;
+        }
+        group.bench_function("fold", |b| {
+            b.iter(|| {
+                let mut sums = Sums::new(width, 1);
+                for _ in 0..rows / 256 {
+                    sums.fold(black_box(&chunk));
+                }
+                sums
+            })
+        });
+        group.bench_function("faer_lower_product", |b| {
+            b.iter(|| {
+                let mut gram = faer::Mat::<f64>::zeros(width, width);
+                let a = faer::MatRef::from_row_major_slice(&rows_x, 256, width);
+                for _ in 0..rows / 256 {
+                    triangular::matmul(
+                        gram.as_mut(),
+                        BlockStructure::TriangularLower,
+                        faer::Accum::Add,
+                        black_box(a).transpose(),
+                        BlockStructure::Rectangular,
+                        a,
+                        BlockStructure::Rectangular,
+                        1.0,
+                        faer::Par::Seq,
+                    );
+                }
+                gram
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, activations, packed_products, gram_sums);
 criterion_main!(benches);

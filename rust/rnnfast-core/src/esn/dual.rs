@@ -54,12 +54,11 @@ pub(crate) fn solve_dual(
     let mut yc = Mat::<f64>::zeros(s, outputs);
     let mut at = 0;
     for chunk in chunks {
-        let (x, y) = chunk.filled();
         for r in 0..chunk.rows {
-            let row = &x[r * width..r * width + n];
+            let row = &chunk.row(r)[..n];
             xc.extend(row.iter().zip(&x_mean).map(|(v, m)| v - m));
-            for k in 0..outputs {
-                yc[(at, k)] = y[r * outputs + k] - y_mean[k];
+            for (k, &target) in chunk.targets(r).iter().enumerate() {
+                yc[(at, k)] = target - y_mean[k];
             }
             at += 1;
         }
@@ -110,9 +109,8 @@ pub(crate) fn solve_dual(
 fn means(chunks: &[Chunk], n: usize, outputs: usize, s: usize) -> (Vec<f64>, Vec<f64>) {
     let (mut x_sum, mut y_sum) = (vec![0.0; n], vec![0.0; outputs]);
     for chunk in chunks {
-        let (x, y) = chunk.filled();
         for r in 0..chunk.rows {
-            let (row, target) = (&x[r * (n + 1)..][..n], &y[r * outputs..][..outputs]);
+            let (row, target) = (&chunk.row(r)[..n], chunk.targets(r));
             x_sum.iter_mut().zip(row).for_each(|(a, v)| *a += v);
             y_sum.iter_mut().zip(target).for_each(|(a, v)| *a += v);
         }
@@ -158,10 +156,7 @@ mod tests {
         let (x_mean, y_mean) = means(chunks, n, outputs, s);
         let rows: Vec<(&[f64], &[f64])> = chunks
             .iter()
-            .flat_map(|c| {
-                let (x, y) = c.filled();
-                (0..c.rows).map(move |r| (&x[r * (n + 1)..][..n], &y[r * outputs..][..outputs]))
-            })
+            .flat_map(|c| (0..c.rows).map(move |r| (&c.row(r)[..n], c.targets(r))))
             .collect();
         let a = Mat::<f64>::from_fn(s + n, n, |i, j| match i < s {
             true => rows[i].0[j] - x_mean[j],

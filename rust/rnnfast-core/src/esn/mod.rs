@@ -21,7 +21,8 @@
 mod arnoldi;
 mod dual;
 mod eigenvalues;
-mod gram;
+#[doc(hidden)]
+pub mod gram;
 pub mod nvar;
 pub mod online;
 pub mod pool;

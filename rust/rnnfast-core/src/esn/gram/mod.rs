@@ -1,9 +1,11 @@
 //! Ridge regression by the normal equations, accumulated in `f64` one row at a time.
 //!
+//! Public only for the benchmarks (the module is hidden from the documentation).
+//!
 //! The rows (features plus a constant 1 for the intercept, and their targets) are copied into a
 //! [`Chunk`] of at most [`CHUNK_ROWS`] rows, which is folded into `XᵀX` (lower triangle only)
-//! and `XᵀY` with one GEMM each ([`Sums::fold`]): memory is O(width²) whatever the number of
-//! rows. [`solve_ridge`] adds the sums of several groups in the order given (so the result does
+//! and `XᵀY` with one product each ([`Sums::fold`]; [`products`] on AVX-512, else faer's):
+//! memory is O(width²) whatever the number of rows. [`solve_ridge`] adds the sums of several groups in the order given (so the result does
 //! not depend on which thread folded which group) and solves by Cholesky with the intercept
 //! unpenalised, after equilibration, or for a numerically singular system by the minimum-norm
 //! (pseudo-inverse) solution. The echo state network's readout ([`super::ridge`]) and NVAR
@@ -17,8 +19,12 @@ use faer::linalg::solvers::Solve;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 
 use super::reservoir::scatter_columns;
+use crate::aligned::AlignedVec;
 use crate::par::written_zeros;
 use crate::{Float, Result, RnnError};
+use products::{LANES, Product};
+
+mod products;
 
 /// Rows folded into the Gram matrix at once.
 pub(crate) const CHUNK_ROWS: usize = 256;
@@ -30,33 +36,45 @@ const SPLIT_MIN_WIDTH: usize = 512;
 /// Bytes all groups' Gram matrices may take together.
 pub(crate) const GRAM_BUDGET: usize = 64 << 20;
 
-/// A chunk of rows: features with a trailing 1, and their targets, widened to `f64`.
-pub(crate) struct Chunk {
-    x: Vec<f64>,
-    y: Vec<f64>,
+/// A chunk of rows: features with a trailing 1, and their targets, widened to `f64`. Each row
+/// starts a cache line and is padded with zeros to whole vectors (what [`products`] loads).
+pub struct Chunk {
+    x: AlignedVec<f64>,
+    y: AlignedVec<f64>,
     width: usize,
     outputs: usize,
+    /// Distance between rows of `x` and of `y`.
+    x_stride: usize,
+    y_stride: usize,
     pub(crate) rows: usize,
 }
 
 impl Chunk {
     /// Room for [`CHUNK_ROWS`] rows of `width` columns (the features and the constant).
-    pub(crate) fn new(width: usize, outputs: usize) -> Self {
+    pub fn new(width: usize, outputs: usize) -> Self {
+        let (x_stride, y_stride) = (
+            width.next_multiple_of(LANES),
+            outputs.next_multiple_of(LANES),
+        );
         Self {
-            x: vec![0.0; CHUNK_ROWS * width],
-            y: vec![0.0; CHUNK_ROWS * outputs],
+            x: AlignedVec::zeros(CHUNK_ROWS * x_stride),
+            y: AlignedVec::zeros(CHUNK_ROWS * y_stride),
             width,
             outputs,
+            x_stride,
+            y_stride,
             rows: 0,
         }
     }
 
-    /// The filled rows' features (with their trailing 1) and targets, row-major.
-    pub(crate) fn filled(&self) -> (&[f64], &[f64]) {
-        (
-            &self.x[..self.rows * self.width],
-            &self.y[..self.rows * self.outputs],
-        )
+    /// Row `r`'s features and trailing 1.
+    pub(crate) fn row(&self, r: usize) -> &[f64] {
+        &self.x[r * self.x_stride..r * self.x_stride + self.width]
+    }
+
+    /// Row `r`'s targets.
+    pub(crate) fn targets(&self, r: usize) -> &[f64] {
+        &self.y[r * self.y_stride..r * self.y_stride + self.outputs]
     }
 
     /// An empty chunk of the same shape.
@@ -66,14 +84,14 @@ impl Chunk {
 
     /// Appends `features` (`width - 1` values) with a trailing 1, and `targets`; returns whether
     /// the chunk is now full.
-    pub(crate) fn push<T: Float>(&mut self, features: &[T], targets: &[T]) -> bool {
+    pub fn push<T: Float>(&mut self, features: &[T], targets: &[T]) -> bool {
         let (w, o, r) = (self.width, self.outputs, self.rows);
-        let xr = &mut self.x[r * w..(r + 1) * w];
+        let xr = &mut self.x[r * self.x_stride..][..w];
         xr.iter_mut()
             .zip(features)
             .for_each(|(d, &s)| *d = s.to_f64());
         xr[w - 1] = 1.0;
-        let yr = &mut self.y[r * o..(r + 1) * o];
+        let yr = &mut self.y[r * self.y_stride..][..o];
         yr.iter_mut()
             .zip(targets)
             .for_each(|(d, &s)| *d = s.to_f64());
@@ -92,15 +110,16 @@ impl Chunk {
         targets: impl Fn(usize) -> &'t [T],
     ) -> usize {
         let (w, o, r) = (self.width, self.outputs, self.rows);
+        let (xs, ys) = (self.x_stride, self.y_stride);
         let take = columns.len().min(CHUNK_ROWS - r);
         let x = &mut self.x;
         let taken = columns.start..columns.start + take;
         scatter_columns(block, stride, taken, |c, i, v| {
-            x[(r + c) * w + i] = v.to_f64()
+            x[(r + c) * xs + i] = v.to_f64()
         });
         for c in 0..take {
-            x[(r + c) * w + w - 1] = 1.0;
-            let yr = &mut self.y[(r + c) * o..(r + c + 1) * o];
+            x[(r + c) * xs + w - 1] = 1.0;
+            let yr = &mut self.y[(r + c) * ys..][..o];
             yr.iter_mut()
                 .zip(targets(c))
                 .for_each(|(d, &s)| *d = s.to_f64());
@@ -111,7 +130,7 @@ impl Chunk {
 }
 
 /// The running sums `XᵀX` (lower triangle) and `XᵀY`, `X` having a trailing column of ones.
-pub(crate) struct Sums {
+pub struct Sums {
     width: usize,
     outputs: usize,
     count: usize,
@@ -122,7 +141,7 @@ pub(crate) struct Sums {
 }
 
 impl Sums {
-    pub(crate) fn new(width: usize, outputs: usize) -> Self {
+    pub fn new(width: usize, outputs: usize) -> Self {
         Self {
             width,
             outputs,
@@ -143,13 +162,11 @@ impl Sums {
     /// into two blocks of about equal work, the triangle of its first `width / √2` rows and the
     /// rows below it, each one product whether or not they run side by side: the sums then have
     /// the same bits with one thread or two.
-    pub(crate) fn fold(&mut self, chunk: &Chunk) {
+    pub fn fold(&mut self, chunk: &Chunk) {
         let (w, o, r) = (self.width, self.outputs, chunk.rows);
         if r == 0 {
             return;
         }
-        let x = MatRef::from_row_major_slice(&chunk.x[..r * w], r, w);
-        let y = MatRef::from_row_major_slice(&chunk.y[..r * o], r, o);
         let cut = if w >= SPLIT_MIN_WIDTH {
             (w as f64 / std::f64::consts::SQRT_2) as usize
         } else {
@@ -157,11 +174,40 @@ impl Sums {
         };
         let (top, bottom) = self.xtx.split_at_mut(cut * w);
         let xty = &mut self.xty;
+        let tiles = Product::available();
+        let gram = |rows: Range<usize>| Product {
+            a: &chunk.x,
+            lda: chunk.x_stride,
+            b: &chunk.x,
+            ldb: chunk.x_stride,
+            columns: w,
+            depth: r,
+            rows,
+            lower: true,
+        };
+        let x = MatRef::from_row_major_slice_with_stride(&chunk.x, r, w, chunk.x_stride);
+        let y = MatRef::from_row_major_slice_with_stride(&chunk.y, r, o, chunk.y_stride);
         let mut first = move || {
+            if tiles {
+                gram(0..cut).accumulate(top, w);
+                return;
+            }
             let dst = MatMut::from_row_major_slice_mut(top, cut, w).subcols_mut(0, cut);
             lower_gram(dst, x.subcols(0, cut), Par::Seq);
         };
         let mut rest = move || {
+            if tiles {
+                gram(cut..w).accumulate(bottom, w);
+                let targets = Product {
+                    b: &chunk.y,
+                    ldb: chunk.y_stride,
+                    columns: o,
+                    lower: false,
+                    ..gram(0..w)
+                };
+                targets.accumulate(xty, o);
+                return;
+            }
             let below = MatMut::from_row_major_slice_mut(bottom, w - cut, w);
             let (left, right) = below.split_at_col_mut(cut);
             let lead = x.subcols(cut, w - cut);
@@ -402,5 +448,50 @@ mod tests {
         assert!((fit.coef[0] - 3.0).abs() < 1e-9 && (fit.intercept[0] + 1.0).abs() < 1e-9);
         let empty = solve_ridge([], 2, 1, 0.0, || RnnError::param("rows", "none"));
         assert!(empty.unwrap_err().to_string().contains("rows"));
+    }
+
+    #[test]
+    fn wide_sums_have_the_same_bits_on_one_thread_or_two() {
+        // 600 columns: the lower triangle is cut in two blocks, folded side by side or not.
+        let (n, outputs) = (599, 3);
+        let mut rng = crate::rng::SplitMix64::new(11, 2);
+        let mut chunk = Chunk::new(n + 1, outputs);
+        for _ in 0..200 {
+            let row: Vec<f64> = (0..n).map(|_| rng.symmetric_unit()).collect();
+            let target: Vec<f64> = (0..outputs).map(|_| rng.symmetric_unit()).collect();
+            chunk.push(&row, &target);
+        }
+        let one = {
+            let mut sums = Sums::new(n + 1, outputs);
+            sums.fold(&chunk);
+            sums
+        };
+        let two = crate::par::install(2, || {
+            let mut sums = Sums::new(n + 1, outputs).parallel(true);
+            sums.fold(&chunk);
+            sums
+        })
+        .unwrap();
+        assert_eq!(one.xtx, two.xtx);
+        assert_eq!(one.xty, two.xty);
+        // Against the plain sums of the chunk's rows (the intercept's column included).
+        for (i, j) in [(0, 0), (5, 3), (599, 0), (599, 599), (423, 422), (300, 17)] {
+            let want: f64 = (0..chunk.rows)
+                .map(|r| chunk.row(r)[i] * chunk.row(r)[j])
+                .sum();
+            assert!(
+                (one.xtx[i * (n + 1) + j] - want).abs() < 1e-10,
+                "({i}, {j})"
+            );
+        }
+        for (i, k) in [(0, 0), (599, 2), (311, 1)] {
+            let want: f64 = (0..chunk.rows)
+                .map(|r| chunk.row(r)[i] * chunk.targets(r)[k])
+                .sum();
+            assert!(
+                (one.xty[i * outputs + k] - want).abs() < 1e-10,
+                "({i}, {k})"
+            );
+        }
     }
 }
