@@ -4,7 +4,8 @@
 //!
 //! The rows (features plus a constant 1 for the intercept, and their targets) are copied into a
 //! [`Chunk`] of at most [`CHUNK_ROWS`] rows, which is folded into `XᵀX` (lower triangle only)
-//! and `XᵀY` with one product each ([`Sums::fold`]; [`products`] on AVX-512, else faer's):
+//! and `XᵀY` with one product each ([`Sums::fold`]; [`products`] on AVX-512 up to 1024
+//! columns, else faer's):
 //! memory is O(width²) whatever the number of rows. [`solve_ridge`] adds the sums of several groups in the order given (so the result does
 //! not depend on which thread folded which group) and solves by Cholesky with the intercept
 //! unpenalised, after equilibration, or for a numerically singular system by the minimum-norm
@@ -174,7 +175,7 @@ impl Sums {
         };
         let (top, bottom) = self.xtx.split_at_mut(cut * w);
         let xty = &mut self.xty;
-        let tiles = Product::available();
+        let tiles = Product::serves(w);
         let gram = |rows: Range<usize>| Product {
             a: &chunk.x,
             lda: chunk.x_stride,
