@@ -57,7 +57,7 @@ pub(crate) struct Lockstep {
     finished: [Padded; PARTS],
     /// Helpers that have started claiming.
     helpers: Padded,
-    /// Set when a thread panicked: the others stop, and the scope re-raises the panic.
+    /// Set when a thread panicked: the others stop, and `run` re-raises the panic.
     abandoned: AtomicBool,
     steps: usize,
 }
