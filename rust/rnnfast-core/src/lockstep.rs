@@ -268,6 +268,16 @@ pub(crate) struct SharedOut<'a, T> {
 unsafe impl<T: Send> Sync for SharedOut<'_, T> {}
 
 impl<'a, T: Copy> SharedOut<'a, T> {
+    /// A buffer of values not yet written: only its writes are sound until a range has been
+    /// written, and `read` / `read_mut` may then cover that range alone.
+    pub(crate) fn uninit(buf: &'a mut [std::mem::MaybeUninit<T>]) -> Self {
+        Self {
+            ptr: buf.as_mut_ptr().cast(),
+            len: buf.len(),
+            _borrow: PhantomData,
+        }
+    }
+
     pub(crate) fn new(buf: &'a mut [T]) -> Self {
         Self {
             ptr: buf.as_mut_ptr(),
