@@ -90,14 +90,23 @@ pub fn install<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<
 }
 
 /// Starts `job` on a pool thread without waiting for it: on the pool the caller runs in (inside
-/// [`install`]), else on the process pool of [`num_threads`] threads. Gives `false` when no
-/// pool could be started (the job is then dropped unrun).
+/// [`install`]), else on the process pool as it stands (any size serves one job: asking for
+/// another size would rebuild the pool under the next `install`), else on a new one of
+/// [`num_threads`] threads. Gives `false` when no pool could be started (the job is then
+/// dropped unrun).
 pub(crate) fn spawn(job: impl FnOnce() + Send + 'static) -> bool {
     if rayon::current_thread_index().is_some() {
         rayon::spawn(job);
         return true;
     }
-    match pool(num_threads()) {
+    let pid = std::process::id();
+    let running = POOL
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .filter(|s| s.pid == pid)
+        .map(|s| Arc::clone(&s.pool));
+    match running.map_or_else(|| pool(num_threads()), Ok) {
         Ok(pool) => {
             pool.spawn(job);
             true

@@ -117,10 +117,16 @@ impl<T: Float> LayerRun<'_, T> {
                 steps: longest,
             };
             let features = cfg.layer_input_size(self.layer);
-            let widest = parts.iter().map(|p| p.units.len()).max().unwrap_or(0);
+            // Gate sums for the plain product; the fused step keeps them in registers.
+            let rec_len = parts
+                .iter()
+                .filter(|p| matches!(p.hidden, Recurrent::Plain(_)))
+                .map(|p| n * cfg.cell.gates() * p.units.len())
+                .max()
+                .unwrap_or(0);
             let scratch = || Scratch {
                 x: vec![T::default(); chunk * n * features],
-                rec: vec![T::default(); n * cfg.cell.gates() * widest],
+                rec: vec![T::default(); rec_len],
                 h: vec![T::default(); n * hidden],
             };
             Lockstep::new(longest).run(scratch, |scratch, s, p| {

@@ -5,11 +5,11 @@
 //! The rows (features plus a constant 1 for the intercept, and their targets) are copied into a
 //! [`Chunk`] of at most [`CHUNK_ROWS`] rows, which is folded into `XᵀX` (lower triangle only)
 //! and `XᵀY` with one product each ([`Sums::fold`]; [`products`] on AVX-512 up to 1024
-//! columns, else faer's):
-//! memory is O(width²) whatever the number of rows. [`solve_ridge`] adds the sums of several groups in the order given (so the result does
-//! not depend on which thread folded which group) and solves by Cholesky with the intercept
-//! unpenalised, after equilibration, or for a numerically singular system by the minimum-norm
-//! (pseudo-inverse) solution. The echo state network's readout ([`super::ridge`]) and NVAR
+//! columns, else faer's): memory is O(width²) whatever the number of rows. [`solve_ridge`]
+//! adds the sums of several groups in the order given (so the result does not depend on which
+//! thread folded which group) and solves by Cholesky with the intercept unpenalised, after
+//! equilibration, or for a numerically singular system by the minimum-norm (pseudo-inverse)
+//! solution. The echo state network's readout ([`super::ridge`]) and NVAR
 //! ([`super::nvar`]) both fit through here.
 
 use std::ops::Range;

@@ -10,9 +10,9 @@
 //! tile computes it: the scalar twin (the tests' reference) gives the same bits, and the same
 //! rows folded in one product or two have the same sums.
 //!
-//! faer's general and triangular products reached 60-70 and 44-58 useful GFLOP/s in `f64` on a
-//! Sapphire Rapids core for these shapes (256 rows, 100-1000 columns); the tiles here reach
-//! about 80 (see `benches/RESULTS.md`).
+//! On a Sapphire Rapids core, for 256-row chunks of 101 to 1001 columns, the tiles reach 59-66
+//! useful GFLOP/s against 43-57 for faer's triangular product (criterion group `gram_*`,
+//! `benches/RESULTS.md`).
 
 use std::ops::Range;
 
