@@ -19,7 +19,6 @@
 //! each sequence at its own last step. Independent work (directions, slices of the batch) runs on
 //! the thread pool when the layer is large enough to pay for it.
 
-use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -34,6 +33,7 @@ use crate::lockstep::{SharedOut, stream_fence};
 use crate::packed::PackedMatrix;
 use crate::par::{self, PARALLEL_MIN_FLOPS};
 use crate::{Float, Result, RnnError};
+use spare::SpareOutputs;
 use split::{MIN_PART_WORK, SplitPart, split_layer};
 
 /// The architecture of a network.
@@ -235,6 +235,8 @@ pub struct Network<T> {
     /// built on first use (they hold another copy of the weights), only for a splittable
     /// network ([`Network::splittable`]).
     split: OnceLock<Vec<Vec<SplitPart<T>>>>,
+    /// The inner layers' output buffers, kept between calls.
+    spare: SpareOutputs<T>,
 }
 
 impl<T: Float> Network<T> {
@@ -283,6 +285,7 @@ impl<T: Float> Network<T> {
             layers,
             packed,
             split: OnceLock::new(),
+            spare: SpareOutputs::default(),
         })
     }
 
@@ -351,12 +354,13 @@ impl<T: Float> Network<T> {
         } else {
             Vec::new()
         };
-        let mut layer_input = Cow::Borrowed(seqs.data);
+        // The previous layer's output: the next layer's input.
+        let mut previous: Option<Vec<T>> = None;
         for layer in 0..cfg.num_layers {
             let run = LayerRun {
                 net: self,
                 layer,
-                input: &layer_input,
+                input: previous.as_deref().unwrap_or(seqs.data),
                 batch: seqs.batch,
                 steps: seqs.steps,
                 lengths: &lengths,
@@ -364,11 +368,21 @@ impl<T: Float> Network<T> {
                 init,
             };
             let threads = if run.worth_parallel() { threads } else { 1 };
-            let output = run.execute(threads, &mut h_n, &mut c_n)?;
-            layer_input = Cow::Owned(output);
+            let len = run.output_len();
+            // Only the last layer's output leaves the call.
+            let buffer = if layer + 1 < cfg.num_layers {
+                self.spare.take(len)
+            } else {
+                Vec::with_capacity(len)
+            };
+            let output = run.execute(threads, buffer, &mut h_n, &mut c_n)?;
+            if let Some(consumed) = previous.replace(output) {
+                self.spare.give_back(consumed);
+            }
         }
         Ok(Forward {
-            output: layer_input.into_owned(),
+            // `num_layers` is at least 1 (validated), so the last layer's output is there.
+            output: previous.unwrap_or_default(),
             h_n,
             c_n,
         })
@@ -456,16 +470,30 @@ impl<T: Float> LayerRun<'_, T> {
         (threads / dirs).min(self.batch / MIN_SLICE_ROWS).max(1)
     }
 
-    /// Runs the layer; writes its final states into `h_n` / `c_n` and returns its output.
-    fn execute(&self, threads: usize, h_n: &mut [T], c_n: &mut [T]) -> Result<Vec<T>> {
+    /// Values of the layer's output, `(batch, steps, directions·hidden)`.
+    fn output_len(&self) -> usize {
+        let cfg = &self.net.config;
+        self.batch * self.steps * cfg.directions() * cfg.hidden_size
+    }
+
+    /// Runs the layer into `output` (its contents dropped, its allocation reused); writes the
+    /// final states into `h_n` / `c_n` and returns the output.
+    fn execute(
+        &self,
+        threads: usize,
+        mut output: Vec<T>,
+        h_n: &mut [T],
+        c_n: &mut [T],
+    ) -> Result<Vec<T>> {
         let cfg = &self.net.config;
         let dirs = cfg.directions();
         let hidden = cfg.hidden_size;
         let row = dirs * hidden;
-        let len = self.batch * self.steps * row;
+        let len = self.output_len();
         // Written once, by the recurrences and the padding below, so never zeroed first (a
         // memset of 8 MiB took 2% of an LSTM batch of 64 on one thread, all of it serial).
-        let mut output: Vec<T> = Vec::with_capacity(len);
+        output.clear();
+        output.reserve(len);
         let tasks = self.tasks(threads);
         let finals: Vec<(Vec<T>, Vec<T>)> = {
             let spare = &mut output.spare_capacity_mut()[..len];
@@ -722,6 +750,7 @@ pub(crate) fn recurrent_step<T: Float>(
     });
 }
 
+mod spare;
 mod split;
 #[cfg(test)]
 mod tests;

@@ -171,6 +171,31 @@ fn thread_count_does_not_change_results() {
 }
 
 #[test]
+fn kept_inner_outputs_do_not_change_results() {
+    // A call leaves its inner layers' outputs to the next one: a smaller ragged batch written
+    // over a larger batch's values must equal the same call on a fresh copy (nothing kept).
+    let net = in_precision::<f32>(&network_sized(CellKind::Lstm, 3, true, true, 20));
+    let (steps, lengths) = (9, [9usize, 2, 5]);
+    let big = narrow::<f32>(&values(8 * steps * 3, 5));
+    let small = narrow::<f32>(&values(lengths.len() * steps * 3, 6));
+    for threads in [1, 2] {
+        let init = InitialState::default();
+        let seqs = |data, batch, lengths| Sequences {
+            data,
+            batch,
+            steps,
+            lengths,
+        };
+        let fresh = net.clone();
+        net.forward_with_threads(&seqs(&big, 8, None), &init, threads)
+            .expect("forward");
+        let ragged = seqs(&small, lengths.len(), Some(&lengths[..]));
+        let reused = net.forward_with_threads(&ragged, &init, threads);
+        assert_eq!(reused, fresh.forward_with_threads(&ragged, &init, threads));
+    }
+}
+
+#[test]
 fn split_recurrences_match_one_thread_bit_for_bit() {
     // 187 hidden units: two uneven parts (96, 91); batch 1 and a small ragged batch with an initial
     // state take the split path on several threads. In f32 on AVX-512 one thread runs the ragged
