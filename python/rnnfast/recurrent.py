@@ -198,6 +198,12 @@ class _RecurrentNetwork:
         TypeError
             On non-float input.
 
+        Notes
+        -----
+        A network of several layers keeps the buffers of its inner layers' outputs (at most
+        two, of up to 64 MiB each) for its next call, which then writes them again instead of
+        faulting fresh pages in; they are freed with the model.
+
         Examples
         --------
         >>> import numpy as np, rnnfast
