@@ -470,7 +470,7 @@ impl<T: Float> LayerRun<'_, T> {
         (threads / dirs).min(self.batch / MIN_SLICE_ROWS).max(1)
     }
 
-    /// Values of the layer's output, `(batch, steps, directions·hidden)`.
+    /// How many values the layer's output holds: `(batch, steps, directions·hidden)`.
     fn output_len(&self) -> usize {
         let cfg = &self.net.config;
         self.batch * self.steps * cfg.directions() * cfg.hidden_size
