@@ -144,12 +144,7 @@ impl Lockstep {
                     }
                 }
             }
-            if spins < YIELD_AFTER_SPINS {
-                std::hint::spin_loop();
-                spins += 1;
-            } else {
-                std::thread::yield_now();
-            }
+            back_off(&mut spins);
         }
     }
 
@@ -163,6 +158,17 @@ impl Lockstep {
                 .compare_exchange(s, s + 1, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok();
         claimed.then_some(s)
+    }
+}
+
+/// One round of a wait: spin while the wait is young, then yield the core (an oversubscribed
+/// machine may be running the thread waited for on this one).
+fn back_off(spins: &mut u32) {
+    if *spins < YIELD_AFTER_SPINS {
+        std::hint::spin_loop();
+        *spins += 1;
+    } else {
+        std::thread::yield_now();
     }
 }
 
@@ -244,11 +250,7 @@ impl Seat {
                         .take();
                 }
                 // Taken: the helper's last items are done or running, so the wait is short.
-                Err(_) if spins < YIELD_AFTER_SPINS => {
-                    std::hint::spin_loop();
-                    spins += 1;
-                }
-                Err(_) => std::thread::yield_now(),
+                Err(_) => back_off(&mut spins),
             }
         }
     }

@@ -57,15 +57,18 @@ fn default_threads() -> usize {
     })
 }
 
-fn pool(threads: usize) -> Result<Arc<ThreadPool>> {
+/// The process's pool of `threads` threads (`None`: of any size, else of [`num_threads`]),
+/// started or rebuilt if the running one does not fit.
+fn pool(threads: Option<usize>) -> Result<Arc<ThreadPool>> {
     let pid = std::process::id();
     let mut slot = POOL.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(s) = slot
         .as_ref()
-        .filter(|s| s.pid == pid && s.threads == threads)
+        .filter(|s| s.pid == pid && threads.is_none_or(|t| s.threads == t))
     {
         return Ok(Arc::clone(&s.pool));
     }
+    let threads = threads.unwrap_or_else(num_threads);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("rnnfast-{i}"))
@@ -85,7 +88,7 @@ pub fn install<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Result<
     if threads <= 1 {
         Ok(f())
     } else {
-        Ok(pool(threads)?.install(f))
+        Ok(pool(Some(threads))?.install(f))
     }
 }
 
@@ -99,14 +102,7 @@ pub(crate) fn spawn(job: impl FnOnce() + Send + 'static) -> bool {
         rayon::spawn(job);
         return true;
     }
-    let pid = std::process::id();
-    let running = POOL
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_ref()
-        .filter(|s| s.pid == pid)
-        .map(|s| Arc::clone(&s.pool));
-    match running.map_or_else(|| pool(num_threads()), Ok) {
+    match pool(None) {
         Ok(pool) => {
             pool.spawn(job);
             true

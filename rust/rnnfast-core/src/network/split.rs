@@ -233,7 +233,8 @@ impl<T: Float> LayerRun<'_, T> {
     }
 }
 
-/// A thread's buffers: the inputs of a chunk of steps and one step's recurrent gate sums.
+/// A thread's buffers: a copy of the step's input state, the inputs of a chunk of steps, and one
+/// step's recurrent gate sums (plain parts only).
 struct Scratch<T> {
     /// The input state of the step.
     h: Vec<T>,

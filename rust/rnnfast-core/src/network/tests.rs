@@ -198,9 +198,10 @@ fn kept_inner_outputs_do_not_change_results() {
 #[test]
 fn split_recurrences_match_one_thread_bit_for_bit() {
     // 187 hidden units: two uneven parts (96, 91); batch 1 and a small ragged batch with an initial
-    // state take the split path on several threads. In f32 on AVX-512 one thread runs the ragged
-    // batch's rows through the fused step (`cells::fused`) while the split parts keep the plain
-    // products and updates: those must be the same bits too.
+    // state take the split path on several threads. In f32 on AVX-512 one thread runs the whole
+    // layer's fused step (`cells::fused`) and each part the fused step of its own units; f64 and
+    // the Elman cells keep the plain products and updates on both paths. All must agree bit for
+    // bit.
     for cell in CELLS {
         for bias in [true, false] {
             let net = network_sized(cell, 2, false, bias, 187);

@@ -5,10 +5,10 @@
 //! loads as vectors (`b[k, j..j + 8]`, the tile's columns). A tile of 6 rows by 4 vectors of
 //! `C` keeps 24 sums in registers; the chunk's rows are taken [`DEPTH_BLOCK`] at a time, so that
 //! the block of `b` under one column block (128 rows of 32 values, 32 KiB) stays in the L1
-//! cache while the tiles below it pass over it. Every element of `C` is computed as `c + a[0, i]·b[0,
-//! j] + a[1, i]·b[1, j] + ...`, one fused multiply-add at a time in the order of the rows, whatever
-//! tile computes it: the scalar twin (the tests' reference) gives the same bits, and the same
-//! rows folded in one product or two have the same sums.
+//! cache while the tiles below it pass over it. Every element of `C` is computed as
+//! `c + a[0, i]·b[0, j] + a[1, i]·b[1, j] + ...`, one fused multiply-add at a time in the order
+//! of the rows, whatever tile computes it: the scalar twin (the tests' reference) gives the same
+//! bits, and the same rows folded in one product or two have the same sums.
 //!
 //! On a Sapphire Rapids core, for 256-row chunks of 101 to 1001 columns, the tiles reach 59-66
 //! useful GFLOP/s against 43-57 for faer's triangular product (criterion group `gram_*`,
