@@ -235,7 +235,7 @@ mod avx512 {
 
     use super::{Job, LANES, TILE_ROWS};
     use crate::CellKind;
-    use crate::packed::{even_tiles, row_chunk};
+    use crate::packed::{even_tiles, row_chunk, row_starts};
     use crate::simd::avx512::{sigmoid_v, tanh_v};
 
     /// # Safety
@@ -275,13 +275,13 @@ mod avx512 {
         // row..row+R of `h` hold `k` values each (the caller's contract).
         unsafe {
             let w = job.weights.add(block * k * G * LANES);
-            let a = job.h.add(row * k);
+            let a = row_starts::<_, R>(job.h, row, k);
             let mut acc = [[_mm512_setzero_ps(); G]; R];
             for p in 0..k {
                 let b: [__m512; G] =
                     std::array::from_fn(|g| _mm512_load_ps(w.add((p * G + g) * LANES)));
                 for (r, acc_r) in acc.iter_mut().enumerate() {
-                    let x = _mm512_set1_ps(*a.add(r * k + p));
+                    let x = _mm512_set1_ps(*a[r].add(p));
                     for (acc_rg, &b_g) in acc_r.iter_mut().zip(&b) {
                         *acc_rg = _mm512_fmadd_ps(x, b_g, *acc_rg);
                     }
