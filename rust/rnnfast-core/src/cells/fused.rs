@@ -358,6 +358,13 @@ mod avx512 {
     /// `c = σ(f)·c + σ(i)·tanh(g)`, `h = tanh(c)·σ(o)` with each gate's pre-activation `sum +
     /// (x + b)`, as [`crate::cells::CellKind::update`] computes them.
     ///
+    /// The epilogue runs in two passes over the tile's rows: the gates' activations and `c`
+    /// first, then `tanh(c)`, which waits on them. Row by row, each row's second activation
+    /// waited on its first ones while the next rows' work filled the reorder buffer; in two
+    /// passes every row's independent activations come first. The fused LSTM step took 2-5%
+    /// less at batches of 64 and 3-7% less at batches of 16 (same bits). The GRU epilogue is
+    /// split the same way, before its candidate's `tanh`.
+    ///
     /// # Safety
     /// As [`sums`].
     #[inline(always)]
@@ -367,19 +374,23 @@ mod avx512 {
         // SAFETY: forwarded from the caller; every access is to a masked lane of a unit of this
         // block in a row of this tile.
         unsafe {
-            let acc = sums::<R, 4>(job, row, block);
-            for (r, [i, f, g, o]) in acc.into_iter().enumerate() {
+            let mut acc = sums::<R, 4>(job, row, block);
+            // The first pass leaves each row's new `c` where `g` was, and `σ(o)` in place.
+            for (r, [i, f, g, o]) in acc.iter_mut().enumerate() {
                 let xp = job.xp.add((row + r) * 4 * n + unit);
                 let pre = |sum: __m512, gate: usize| {
                     let x = load(mask, xp.add(gate * n));
                     _mm512_add_ps(sum, plus_bias(job, x, mask, gate * n + unit))
                 };
-                let (i, f) = (sigmoid_v(pre(i, 0)), sigmoid_v(pre(f, 1)));
-                let (g, o) = (tanh_v(pre(g, 2)), sigmoid_v(pre(o, 3)));
+                (*i, *f) = (sigmoid_v(pre(*i, 0)), sigmoid_v(pre(*f, 1)));
+                (*g, *o) = (tanh_v(pre(*g, 2)), sigmoid_v(pre(*o, 3)));
                 let at = (row + r) * job.depth + job.offset + unit;
                 let c = job.c.add(at);
-                let c_new = _mm512_add_ps(_mm512_mul_ps(f, load(mask, c)), _mm512_mul_ps(i, g));
-                _mm512_mask_storeu_ps(c, mask, c_new);
+                *g = _mm512_add_ps(_mm512_mul_ps(*f, load(mask, c)), _mm512_mul_ps(*i, *g));
+                _mm512_mask_storeu_ps(c, mask, *g);
+            }
+            for (r, [_, _, c_new, o]) in acc.into_iter().enumerate() {
+                let at = (row + r) * job.depth + job.offset + unit;
                 _mm512_mask_storeu_ps(job.out.add(at), mask, _mm512_mul_ps(tanh_v(c_new), o));
             }
         }
@@ -396,14 +407,19 @@ mod avx512 {
         let mask = lanes(n, block);
         // SAFETY: as in `lstm_rows`.
         unsafe {
-            let acc = sums::<R, 3>(job, row, block);
-            for (r, [sr, sz, sn]) in acc.into_iter().enumerate() {
+            let mut acc = sums::<R, 3>(job, row, block);
+            // The first pass leaves each row's `σ(z)` and its candidate's pre-activation in place
+            // (see `lstm_rows` for the two passes).
+            for (r, [sr, sz, sn]) in acc.iter_mut().enumerate() {
                 let xp = job.xp.add((row + r) * 3 * n + unit);
                 let biased = |sum: __m512, gate: usize| plus_bias(job, sum, mask, gate * n + unit);
-                let reset = sigmoid_v(_mm512_add_ps(biased(sr, 0), load(mask, xp)));
-                let update = sigmoid_v(_mm512_add_ps(biased(sz, 1), load(mask, xp.add(n))));
-                let hn = _mm512_mul_ps(reset, biased(sn, 2));
-                let cand = tanh_v(_mm512_add_ps(load(mask, xp.add(2 * n)), hn));
+                let reset = sigmoid_v(_mm512_add_ps(biased(*sr, 0), load(mask, xp)));
+                *sz = sigmoid_v(_mm512_add_ps(biased(*sz, 1), load(mask, xp.add(n))));
+                let hn = _mm512_mul_ps(reset, biased(*sn, 2));
+                *sn = _mm512_add_ps(load(mask, xp.add(2 * n)), hn);
+            }
+            for (r, [_, update, pre_n]) in acc.into_iter().enumerate() {
+                let cand = tanh_v(pre_n);
                 let at = (row + r) * job.depth + job.offset + unit;
                 let h = load(mask, job.h.add(at));
                 let h_new = _mm512_add_ps(cand, _mm512_mul_ps(update, _mm512_sub_ps(h, cand)));
