@@ -55,7 +55,12 @@ impl Product<'_> {
     /// caller uses another product). Above [`MAX_WIDTH`] the matrix outgrows the caches: every
     /// depth block then streams it from memory and back, and faer's blocked product is faster.
     pub(crate) fn serves(width: usize) -> bool {
-        width <= MAX_WIDTH && crate::simd::active_arch() == crate::simd::Arch::Avx512
+        width <= MAX_WIDTH && Self::available()
+    }
+
+    /// Whether this CPU runs the AVX-512 tiles at all.
+    fn available() -> bool {
+        crate::simd::active_arch() == crate::simd::Arch::Avx512
     }
 
     /// The columns of row `i` of `C` that the product touches.
@@ -71,10 +76,7 @@ impl Product<'_> {
     /// rows.start)·ldc`), with the AVX-512 tiles; call only where they serve (see
     /// [`Product::serves`]).
     pub(crate) fn accumulate(&self, c: &mut [f64], ldc: usize) {
-        assert!(
-            crate::simd::active_arch() == crate::simd::Arch::Avx512,
-            "the Gram tiles need AVX-512"
-        );
+        assert!(Self::available(), "the Gram tiles need AVX-512");
         assert!(
             self.ldb.is_multiple_of(LANES),
             "b's rows must be whole vectors"
@@ -247,7 +249,7 @@ mod tests {
 
     #[test]
     fn tiles_have_the_bits_of_the_scalar_twin() {
-        if !Product::serves(1) {
+        if !Product::available() {
             return;
         }
         let mut rng = SplitMix64::new(3, 5);
