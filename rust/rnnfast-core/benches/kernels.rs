@@ -1,5 +1,6 @@
 //! Kernels on every available SIMD level against their scalar twin (element throughput; for
-//! the packed products an element is one floating-point operation, so elem/s reads as FLOP/s).
+//! the packed products and the recurrent steps an element is one floating-point operation of
+//! the product, so elem/s reads as FLOP/s).
 //!
 //! `cargo bench -p rnnfast-core --bench kernels`
 
@@ -7,10 +8,14 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use faer::linalg::matmul::triangular::{self, BlockStructure};
+use rnnfast_core::CellKind;
+use rnnfast_core::cells::fused::GateBlocks;
 use rnnfast_core::esn::gram::{Chunk, Sums};
 use rnnfast_core::linalg::matmul_nt;
 use rnnfast_core::packed::PackedMatrix;
-use rnnfast_core::simd::{Arch, sigmoid_f32_on, sigmoid_f64_on, tanh_f32_on, tanh_f64_on};
+use rnnfast_core::simd::{
+    Arch, sigmoid_f32_on, sigmoid_f64_on, tanh_f32_on, tanh_f64_on, with_simd_on,
+};
 
 /// An in-place activation kernel run on a chosen SIMD level.
 type Kernel<T> = fn(Arch, &mut [T]);
@@ -137,5 +142,80 @@ fn gram_sums(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, activations, packed_products, gram_sums);
+/// One recurrent step of a gated cell: the fused step (product and cell equations in one pass
+/// over block-major weights, AVX-512 only) against its twin, the plain step (packed product,
+/// then the cell's update row by row), with the product on every available SIMD level (the
+/// update's activations run on the active level; `activations` compares their levels). The
+/// two give the same bits (`cells::fused` tests it). The shapes are a batch of
+/// one (LSTM, 128 hidden), the stacked bidirectional benchmark's batch of 16 (LSTM, 128) and the
+/// throughput benchmarks' batch of 64 (LSTM and GRU, 256). Throughput: the product's FLOP.
+fn recurrent_steps(c: &mut Criterion) {
+    for (cell, rows, hidden) in [
+        (CellKind::Lstm, 1usize, 128usize),
+        (CellKind::Lstm, 16, 128),
+        (CellKind::Lstm, 64, 256),
+        (CellKind::Gru, 64, 256),
+    ] {
+        let gates = cell.gates() * hidden;
+        let name = format!("{cell:?}_step_{rows}x{hidden}").to_lowercase();
+        let mut group = c.benchmark_group(name);
+        group.throughput(Throughput::Elements((2 * rows * gates * hidden) as u64));
+        let wave = |len: usize, scale: f32| -> Vec<f32> {
+            (0..len).map(|i| (i as f32 * 0.37).sin() * scale).collect()
+        };
+        let w_hh = wave(gates * hidden, 0.1);
+        let (xp, b_hh, h) = (
+            wave(rows * gates, 1.0),
+            wave(gates, 0.1),
+            wave(rows * hidden, 0.5),
+        );
+        let c_len = if cell.has_cell_state() {
+            rows * hidden
+        } else {
+            0
+        };
+        let (mut state_c, mut h_next) = (wave(c_len, 0.5), vec![0.0f32; rows * hidden]);
+        if let Some(blocks) = GateBlocks::new(cell, &w_hh, hidden) {
+            group.bench_function("fused", |b| {
+                b.iter(|| blocks.step(&xp, &b_hh, black_box(&h), &mut state_c, &mut h_next))
+            });
+        }
+        let packed = PackedMatrix::new(&w_hh, gates, hidden, None);
+        let mut rec = vec![0.0f32; rows * gates];
+        for arch in Arch::ALL.into_iter().filter(|a| a.is_available()) {
+            group.bench_function(format!("plain_{}", arch.name()), |b| {
+                b.iter(|| {
+                    packed.product_on(arch, &mut rec, black_box(&h), rows);
+                    with_simd_on(arch, || {
+                        for i in 0..rows {
+                            let units = i * hidden..(i + 1) * hidden;
+                            let c_i = if c_len == 0 {
+                                &mut [][..]
+                            } else {
+                                &mut state_c[units.clone()]
+                            };
+                            cell.update_into(
+                                &xp[i * gates..(i + 1) * gates],
+                                &mut rec[i * gates..(i + 1) * gates],
+                                &b_hh,
+                                &h[units.clone()],
+                                &mut h_next[units],
+                                c_i,
+                            );
+                        }
+                    })
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(
+    benches,
+    activations,
+    packed_products,
+    recurrent_steps,
+    gram_sums
+);
 criterion_main!(benches);
