@@ -145,10 +145,10 @@ fn gram_sums(c: &mut Criterion) {
 /// One recurrent step of a gated cell: the fused step (product and cell equations in one pass
 /// over block-major weights, AVX-512 only) against its twin, the plain step (packed product,
 /// then the cell's update row by row), with the product on every available SIMD level (the
-/// update's activations run on the active level; `activations` compares their levels). The
-/// two give the same bits (`cells::fused` tests it). The shapes are a batch of
-/// one (LSTM, 128 hidden), the stacked bidirectional benchmark's batch of 16 (LSTM, 128) and the
-/// throughput benchmarks' batch of 64 (LSTM and GRU, 256). Throughput: the product's FLOP.
+/// update's activations run on the active level; `activations` compares their levels). The two
+/// give the same bits (`cells::fused` tests it). The shapes are a batch of one (LSTM, 128
+/// hidden), the stacked bidirectional benchmark's batch of 16 (LSTM, 128) and the throughput
+/// benchmarks' batch of 64 (LSTM and GRU, 256). Throughput: the product's FLOP.
 fn recurrent_steps(c: &mut Criterion) {
     for (cell, rows, hidden) in [
         (CellKind::Lstm, 1usize, 128usize),
